@@ -4,7 +4,7 @@
 #include <new>
 #include <string>
 
-#include "archive.h"
+#include "civic/proto/codec_impl.h"
 #include "civic/proto/block.h"
 #include "civic/proto/tx.h"
 #include "civic/proto/vote.h"
@@ -87,57 +87,7 @@ bool IsValidUtf8(std::string_view text) {
 
 }  // namespace detail
 
-template <class T>
-Result<Bytes> Encode(const T& value) {
-  Bytes out;
-  out.reserve(128);
-  try {
-    detail::Encoder encoder(out);
-    encoder(value);
-  } catch (const detail::CodecFailure& failure) {
-    return tl::unexpected(failure.error);
-  } catch (const std::bad_alloc&) {
-    return Fail(ErrorCode::kTooLarge, "out of memory while encoding");
-  } catch (const std::exception& e) {
-    return Fail(ErrorCode::kMalformed, std::string("cannot encode: ") + e.what());
-  }
-  if (out.size() > T::kEncodedBytesMax) {
-    return Fail(ErrorCode::kTooLarge, "encoded message of " + std::to_string(out.size()) +
-                                          " bytes is above its bound of " + std::to_string(T::kEncodedBytesMax));
-  }
-  return out;
-}
-
-template <class T>
-Result<T> Decode(ByteView bytes) {
-  // Cap the whole message before looking inside it.
-  if (bytes.size() > T::kEncodedBytesMax) {
-    return Fail(ErrorCode::kTooLarge, "message of " + std::to_string(bytes.size()) +
-                                          " bytes is above its bound of " + std::to_string(T::kEncodedBytesMax));
-  }
-  try {
-    detail::Decoder decoder(bytes);
-    T value{};
-    decoder(value);
-    if (decoder.remaining() != 0) {
-      return Fail(ErrorCode::kMalformed, std::to_string(decoder.remaining()) + " trailing bytes after the message" +
-                                             decoder.AtOffset());
-    }
-    return value;
-  } catch (const detail::CodecFailure& failure) {
-    return tl::unexpected(failure.error);
-  } catch (const std::bad_alloc&) {
-    return Fail(ErrorCode::kTooLarge, "out of memory while decoding");
-  } catch (const std::exception& e) {
-    return Fail(ErrorCode::kMalformed, std::string("cannot decode: ") + e.what());
-  }
-}
-
 // The message types. Adding a type here is all it takes to give it an encoding.
-#define CIVIC_CODEC_INSTANTIATE(T)                   \
-  template Result<Bytes> Encode<T>(const T& value); \
-  template Result<T> Decode<T>(ByteView bytes);
-
 CIVIC_CODEC_INSTANTIATE(TxBody)
 CIVIC_CODEC_INSTANTIATE(Tx)
 CIVIC_CODEC_INSTANTIATE(Ballot)
@@ -146,7 +96,5 @@ CIVIC_CODEC_INSTANTIATE(VoteBody)
 CIVIC_CODEC_INSTANTIATE(Vote)
 CIVIC_CODEC_INSTANTIATE(ValidatorSet)
 CIVIC_CODEC_INSTANTIATE(CommitCertificate)
-
-#undef CIVIC_CODEC_INSTANTIATE
 
 }  // namespace civic::proto

@@ -19,6 +19,7 @@ std::string_view DomainName(Domain domain) {
     case Domain::kBlockHeader: return "block-header";
     case Domain::kVote: return "vote";
     case Domain::kValidatorSet: return "validator-set";
+    case Domain::kPaperResident: return "paper-resident";
   }
   CIVIC_ASSERT(false && "unnamed Domain");
 }

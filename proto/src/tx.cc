@@ -65,4 +65,12 @@ Result<Hash32> TxId(const Tx& tx) {
   return TaggedHash(tx.body.chain_id, Domain::kTransactionId, *encoded);
 }
 
+Result<VerifiedTx> VerifyTx(Tx tx) {
+  Result<void> signature = VerifyTxSignature(tx);
+  if (!signature) return tl::unexpected(signature.error());
+  Result<Hash32> id = TxId(tx);
+  if (!id) return tl::unexpected(id.error());
+  return VerifiedTx(std::move(tx), *id);
+}
+
 }  // namespace civic::proto

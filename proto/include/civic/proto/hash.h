@@ -23,9 +23,10 @@ enum class Domain : std::uint8_t {
   kBlockHeader,      // a block's hash: the encoded BlockHeader
   kVote,             // what a validator signs: the encoded VoteBody
   kValidatorSet,     // the validator-set hash carried in block headers
+  kPaperResident,    // a paper-only resident's id, from the clerk's reference
 };
 
-// "transaction", "transaction-id", "block-header", "vote", "validator-set".
+// "transaction", "transaction-id", "block-header", "vote", "validator-set", "paper-resident".
 std::string_view DomainName(Domain domain);
 std::string DomainTag(const ChainId& chain_id, Domain domain);
 

@@ -86,6 +86,24 @@ struct Tx {
 // malleable (BIP-340 verification is strict), so one signed transaction has one id.
 [[nodiscard]] Result<Hash32> TxId(const Tx& tx);
 
+// A transaction whose signature has been checked, with its id. Only VerifyTx makes one, so
+// code that takes a VerifiedTx (mempool, block execution, contracts) never verifies again:
+// each signature is checked once per node.
+class VerifiedTx {
+ public:
+  const Tx& tx() const { return tx_; }
+  const Hash32& id() const { return id_; }
+
+ private:
+  friend Result<VerifiedTx> VerifyTx(Tx tx);
+  VerifiedTx(Tx tx, const Hash32& id) : tx_(std::move(tx)), id_(id) {}
+  Tx tx_;
+  Hash32 id_;
+};
+
+// Checks the signature and computes the id. kBadSignature, or an encoding error.
+[[nodiscard]] Result<VerifiedTx> VerifyTx(Tx tx);
+
 // One choice on a ballot: a project and the points given to it (1 for approval ballots).
 struct BallotChoice {
   std::uint32_t project_id = 0;

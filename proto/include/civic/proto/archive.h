@@ -1,8 +1,9 @@
 // The project's own pair of cereal archives: the only code that turns fields into bytes and
-// back. Private to proto/: cereal stays out of every public header.
+// back. Included only through codec_impl.h, by .cc files: cereal stays out of every header
+// that others include.
 //
-// Both archives signal failure by throwing CodecFailure, which codec.cc catches at the API
-// edge and turns into an Error; nothing else ever sees the exception.
+// Both archives signal failure by throwing CodecFailure, which Encode and Decode
+// (codec_impl.h) catch at the API edge and turn into an Error; nothing else ever sees it.
 #pragma once
 
 #include <array>
@@ -37,6 +38,9 @@ class Encoder : public cereal::OutputArchive<Encoder, cereal::AllowEmptyClassEli
   void Require(bool condition, ErrorCode code, const char* message) {
     if (!condition) ThrowCodecFailure(code, message);
   }
+  void Require(const Result<void>& check) {
+    if (!check) ThrowCodecFailure(check.error().code, check.error().message);
+  }
 
   template <class U>
   void PutLittleEndian(U value) {
@@ -57,6 +61,9 @@ class Decoder : public cereal::InputArchive<Decoder, cereal::AllowEmptyClassElis
 
   void Require(bool condition, ErrorCode code, const char* message) {
     if (!condition) ThrowCodecFailure(code, message + AtOffset());
+  }
+  void Require(const Result<void>& check) {
+    if (!check) ThrowCodecFailure(check.error().code, check.error().message + AtOffset());
   }
 
   std::size_t remaining() const { return input_.size() - offset_; }
