@@ -11,6 +11,7 @@
 #include "civic/proto/assert.h"
 #include "civic/proto/block.h"
 #include "civic/proto/codec.h"
+#include "civic/proto/payloads.h"
 #include "civic/proto/tx.h"
 #include "civic/proto/vote.h"
 
@@ -26,7 +27,7 @@ namespace proto = civic::proto;
 proto::ChainId FuzzChain() { return proto::ChainId::Parse("fuzz").value(); }
 
 template <class T>
-[[maybe_unused]] void UseDecoded(const T&) {}  // Ballot, VoteBody: nothing further to do with them alone
+[[maybe_unused]] void UseDecoded(const T&) {}  // payloads: nothing further to do with them alone
 [[maybe_unused]] void UseDecoded(const proto::Tx& tx) {
   (void)proto::VerifyTxSignature(tx);
   CIVIC_ASSERT(proto::TxId(tx).has_value());
