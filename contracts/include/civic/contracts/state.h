@@ -1,0 +1,93 @@
+// The budgeting contracts: a pure, deterministic state machine over a KvView.
+//
+//   BudgetContracts contracts(chain_id);
+//   contracts.InitGenesis(kv, genesis);                 // once, at height 0
+//   for each block: contracts.BeginBlock(kv, block);     // prunes expired replay entries
+//                   for each tx: contracts.Apply(kv, block, verified_tx);
+//
+// Apply either returns the events of a transaction that took effect, or a Rejection, and
+// then the state is exactly as before (all writes go through a WriteBuffer). No clock:
+// time is the block's. No randomness, floating point, threads, I/O, or unordered iteration.
+//
+// Keys (all integers big-endian, so that scans run in numeric order):
+//   genesis                                   GenesisState
+//   res/<resident id:32>                      ResidentRecord
+//   rnd/<round:8>                             RoundRecord
+//   prp/<round:8><proposal:4>                 ProposalRecord
+//   pbl/<round:8><proposal:4>                 ProposalLine: review, cost, district, for ballot checks
+//   bal/<round:8><resident:32>                BallotRecord, the ballot that counts
+//   bah/<round:8><resident:32><sequence:4>    BallotRecord, a replaced ballot and what replaced it
+//   tal/<round:8>                             TallyRecord
+//   tvs/<round:8><resident:32>                VoterSpending
+//   rpl/<valid_until:8><signer:32><nonce:8>   (empty): a transaction that took effect, kept
+//                                             until its valid_until_height has passed
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "civic/contracts/errors.h"
+#include "civic/contracts/kv.h"
+#include "civic/contracts/records.h"
+#include "civic/proto/chain.h"
+#include "civic/proto/tx.h"
+
+namespace civic::contracts {
+
+// How far ahead a transaction may set valid_until_height: bounds the replay set a node keeps.
+inline constexpr std::uint64_t kTxValidityWindowMax = 1'000'000;
+
+struct BlockContext {
+  std::uint64_t height = 0;
+  std::uint64_t time_unix_ms = 0;
+};
+
+struct Event {
+  std::string type;                                         // "ballot-cast", ...
+  std::vector<std::pair<std::string, std::string>> attributes;  // in a fixed order
+
+  friend bool operator==(const Event&, const Event&) = default;
+};
+
+struct Applied {
+  std::vector<Event> events;
+};
+
+enum class Phase : std::uint8_t { kNotStarted, kProposals, kReview, kVoting, kVotingEnded };
+std::string_view PhaseName(Phase phase);  // "not-started", "proposals", "review", "voting", "voting-ended"
+Phase PhaseAt(const proto::Constitution& constitution, const BlockContext& block);
+
+class BudgetContracts {
+ public:
+  explicit BudgetContracts(proto::ChainId chain_id) : chain_id_(std::move(chain_id)) {}
+
+  [[nodiscard]] Result<void> InitGenesis(KvView& kv, const GenesisState& genesis) const;
+  // Drops replay keys of transactions that can no longer be valid at block.height.
+  void BeginBlock(KvView& kv, const BlockContext& block) const;
+  [[nodiscard]] Result<Applied> Apply(KvView& kv, const BlockContext& block, const proto::VerifiedTx& tx) const;
+
+  // Reads, for the node's API, the wallet and the audit. kCorruptState if a record does not
+  // decode; nullopt if there is none.
+  [[nodiscard]] Result<GenesisState> Genesis(const KvView& kv) const;
+  [[nodiscard]] Result<std::optional<ResidentRecord>> Resident(const KvView& kv, const proto::ResidentId& id) const;
+  [[nodiscard]] Result<std::optional<RoundRecord>> Round(const KvView& kv, std::uint64_t round_id) const;
+  [[nodiscard]] Result<std::vector<std::pair<std::uint32_t, ProposalRecord>>> Proposals(const KvView& kv,
+                                                                                       std::uint64_t round_id) const;
+  [[nodiscard]] Result<std::optional<BallotRecord>> CountedBallot(const KvView& kv, std::uint64_t round_id,
+                                                                  const proto::ResidentId& resident) const;
+  [[nodiscard]] Result<std::vector<BallotRecord>> ReplacedBallots(const KvView& kv, std::uint64_t round_id,
+                                                                  const proto::ResidentId& resident) const;
+  [[nodiscard]] Result<std::optional<TallyRecord>> Tally(const KvView& kv, std::uint64_t round_id) const;
+  [[nodiscard]] Result<std::optional<VoterSpending>> Spending(const KvView& kv, std::uint64_t round_id,
+                                                              const proto::ResidentId& resident) const;
+
+  const proto::ChainId& chain_id() const { return chain_id_; }
+
+ private:
+  proto::ChainId chain_id_;
+};
+
+}  // namespace civic::contracts
