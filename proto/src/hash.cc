@@ -20,6 +20,7 @@ std::string_view DomainName(Domain domain) {
     case Domain::kVote: return "vote";
     case Domain::kValidatorSet: return "validator-set";
     case Domain::kPaperResident: return "paper-resident";
+    case Domain::kProposal: return "proposal";
   }
   CIVIC_ASSERT(false && "unnamed Domain");
 }

@@ -24,9 +24,11 @@ enum class Domain : std::uint8_t {
   kVote,             // what a validator signs: the encoded VoteBody
   kValidatorSet,     // the validator-set hash carried in block headers
   kPaperResident,    // a paper-only resident's id, from the clerk's reference
+  kProposal,         // what a validator signs to propose a block: the encoded consensus ProposalBody
 };
 
-// "transaction", "transaction-id", "block-header", "vote", "validator-set", "paper-resident".
+// "transaction", "transaction-id", "block-header", "vote", "validator-set", "paper-resident",
+// "proposal".
 std::string_view DomainName(Domain domain);
 std::string DomainTag(const ChainId& chain_id, Domain domain);
 

@@ -1,0 +1,124 @@
+// The safety component: every consensus signature goes through it.
+//
+// A validator that signs two different proposals, prevotes or precommits for one height and
+// round is Byzantine, whatever its intentions, and enough of those break agreement. So:
+//   - SafetySigner (pure, in the engine) remembers the last (height, round, step) it signed
+//     and the digest it signed there. It refuses anything earlier than that, and anything
+//     different at that same point; signing the very same message again is allowed and
+//     gives the same signature (Ed25519 is deterministic). Each signature comes with the
+//     LastSigned record that must be made durable before the signature is released.
+//   - The engine therefore emits PersistSigned(record) before the Broadcast that carries the
+//     signature, and node/ executes actions in order: it writes the record through
+//     SafetyStore, and broadcasts only if that write succeeded (a failed write stops the
+//     node). After a crash the node loads the record (SafetyStore::Load) and gives it to the
+//     new engine, which then cannot sign anything conflicting with what left before.
+//   - SafetyStore checks the same rule again on the storage side, so that a bug above it
+//     cannot move the record backwards or replace it.
+// Only the last record is kept: anything before it is refused wholesale, which is safe
+// (at worst a restarted validator stays silent for the rest of a round it had reached).
+#pragma once
+
+#include <compare>
+#include <cstdint>
+#include <optional>
+#include <tuple>
+
+#include "civic/consensus/messages.h"
+#include "civic/consensus/types.h"
+#include "civic/proto/bytes.h"
+#include "civic/proto/chain.h"
+#include "civic/proto/ed25519.h"
+#include "civic/proto/result.h"
+#include "civic/proto/vote.h"
+
+namespace civic::consensus {
+
+// Within a round a validator signs in this order: its proposal, its prevote, its precommit.
+enum class SignedStep : std::uint8_t { kProposal = 1, kPrevote = 2, kPrecommit = 3 };
+bool IsKnownValue(SignedStep step);
+
+inline constexpr std::uint8_t kLastSignedVersion = 1;
+
+struct LastSigned {
+  static constexpr std::uint32_t kEncodedBytesMax = 64;
+
+  std::uint8_t version = kLastSignedVersion;
+  std::uint64_t height = 0;
+  std::uint32_t round = 0;
+  SignedStep step = SignedStep::kProposal;
+  proto::Hash32 digest;  // the signing digest of the message signed there
+
+  friend bool operator==(const LastSigned&, const LastSigned&) = default;
+  // The point in the signing order; digests do not order.
+  auto Point() const { return std::make_tuple(height, round, step); }
+
+  template <class Archive>
+  void serialize(Archive& ar) {
+    ar(version);
+    ar.Require(version == kLastSignedVersion, proto::ErrorCode::kUnknownVersion,
+               "last-signed record version is not 1; this build speaks version 1 only");
+    ar(height, round, step, digest);
+    ar.Require(height >= 1, proto::ErrorCode::kInvalidArgument, "last-signed height must be at least 1");
+  }
+};
+
+// May `next` be signed after `last`? Later points yes; the same point only for the same digest.
+[[nodiscard]] proto::Result<void> CheckSigningOrder(const std::optional<LastSigned>& last, const LastSigned& next);
+
+struct SignedVote {
+  proto::Vote vote;
+  LastSigned record;  // persist this before releasing `vote`
+};
+struct SignedProposal {
+  Proposal proposal;
+  LastSigned record;  // persist this before releasing `proposal`
+};
+
+class SafetySigner {
+ public:
+  // `persisted` is what SafetyStore::Load returned (nullopt on a validator's first start).
+  SafetySigner(proto::ChainId chain_id, proto::Ed25519KeyPair key, std::optional<LastSigned> persisted);
+
+  // Refuses (kInvalidArgument, saying what was signed before) a vote or proposal that
+  // conflicts with the last one signed; the body's validator/proposer must be our key.
+  [[nodiscard]] proto::Result<SignedVote> SignVote(const proto::VoteBody& body);
+  [[nodiscard]] proto::Result<SignedProposal> SignProposal(const ProposalBody& body);
+
+  const std::optional<LastSigned>& last_signed() const { return last_; }
+  const ValidatorId& public_key() const { return key_.public_key(); }
+  const proto::ChainId& chain_id() const { return chain_id_; }
+
+ private:
+  proto::ChainId chain_id_;
+  proto::Ed25519KeyPair key_;
+  std::optional<LastSigned> last_;
+};
+
+// Where node/ keeps the record: RocksDB with a synced write there, memory in tests and in the
+// simulator (which "crashes" a validator by keeping only what was written).
+class SafetyStorage {
+ public:
+  virtual ~SafetyStorage() = default;
+  // Durable once it returns success.
+  [[nodiscard]] virtual proto::Result<void> Write(const proto::Bytes& record) = 0;
+  // nullopt if nothing was ever written.
+  [[nodiscard]] virtual proto::Result<std::optional<proto::Bytes>> Read() = 0;
+};
+
+class SafetyStore {
+ public:
+  explicit SafetyStore(SafetyStorage& storage) : storage_(storage) {}
+
+  // The stored record, decoded (refusing a corrupt one rather than guessing).
+  [[nodiscard]] proto::Result<std::optional<LastSigned>> Load();
+  // Writes `record` if CheckSigningOrder allows it after the stored one; an identical record
+  // is accepted without a write.
+  [[nodiscard]] proto::Result<void> Persist(const LastSigned& record);
+
+ private:
+  SafetyStorage& storage_;
+  std::optional<LastSigned> cached_;
+  bool loaded_ = false;
+};
+
+}  // namespace civic::consensus

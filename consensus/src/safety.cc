@@ -1,0 +1,106 @@
+#include "civic/consensus/safety.h"
+
+#include <string>
+#include <utility>
+
+#include "civic/proto/codec_impl.h"
+
+namespace civic::consensus {
+namespace {
+
+using proto::ErrorCode;
+using proto::Fail;
+
+std::string_view SignedStepName(SignedStep step) {
+  switch (step) {
+    case SignedStep::kProposal: return "proposal";
+    case SignedStep::kPrevote: return "prevote";
+    case SignedStep::kPrecommit: return "precommit";
+  }
+  return "unknown";
+}
+
+std::string Describe(const LastSigned& record) {
+  return "height " + std::to_string(record.height) + " round " + std::to_string(record.round) + " " +
+         std::string(SignedStepName(record.step));
+}
+
+}  // namespace
+
+bool IsKnownValue(SignedStep step) { return step >= SignedStep::kProposal && step <= SignedStep::kPrecommit; }
+
+proto::Result<void> CheckSigningOrder(const std::optional<LastSigned>& last, const LastSigned& next) {
+  if (!last || last->Point() < next.Point()) return {};
+  if (last->Point() == next.Point()) {
+    if (last->digest == next.digest) return {};  // the same message again: same signature
+    return Fail(ErrorCode::kInvalidArgument,
+                "refusing to sign a second, different message at " + Describe(next) + ": that would be equivocation");
+  }
+  return Fail(ErrorCode::kInvalidArgument, "refusing to sign at " + Describe(next) + ", before the last signed " +
+                                               Describe(*last) + ": what we signed there is not remembered");
+}
+
+SafetySigner::SafetySigner(proto::ChainId chain_id, proto::Ed25519KeyPair key, std::optional<LastSigned> persisted)
+    : chain_id_(std::move(chain_id)), key_(std::move(key)), last_(std::move(persisted)) {}
+
+proto::Result<SignedVote> SafetySigner::SignVote(const proto::VoteBody& body) {
+  if (body.validator != key_.public_key()) {
+    return Fail(ErrorCode::kInvalidArgument, "vote's validator is not this signer's key");
+  }
+  proto::Result<proto::Hash32> digest = proto::VoteSigningDigest(chain_id_, body);
+  if (!digest) return tl::unexpected(digest.error());
+  const SignedStep step = body.type == proto::VoteType::kPrevote ? SignedStep::kPrevote : SignedStep::kPrecommit;
+  LastSigned record{kLastSignedVersion, body.height, body.round, step, *digest};
+  if (proto::Result<void> ok = CheckSigningOrder(last_, record); !ok) return tl::unexpected(ok.error());
+  proto::Vote vote{body, key_.Sign(digest->view())};
+  last_ = record;
+  return SignedVote{std::move(vote), record};
+}
+
+proto::Result<SignedProposal> SafetySigner::SignProposal(const ProposalBody& body) {
+  if (body.proposer != key_.public_key()) {
+    return Fail(ErrorCode::kInvalidArgument, "proposal's proposer is not this signer's key");
+  }
+  proto::Result<proto::Hash32> digest = ProposalSigningDigest(chain_id_, body);
+  if (!digest) return tl::unexpected(digest.error());
+  LastSigned record{kLastSignedVersion, body.height, body.round, SignedStep::kProposal, *digest};
+  if (proto::Result<void> ok = CheckSigningOrder(last_, record); !ok) return tl::unexpected(ok.error());
+  Proposal proposal{body, key_.Sign(digest->view())};
+  last_ = record;
+  return SignedProposal{std::move(proposal), record};
+}
+
+proto::Result<std::optional<LastSigned>> SafetyStore::Load() {
+  proto::Result<std::optional<proto::Bytes>> raw = storage_.Read();
+  if (!raw) return tl::unexpected(raw.error());
+  if (!raw->has_value()) {
+    cached_.reset();
+  } else {
+    proto::Result<LastSigned> record = proto::Decode<LastSigned>(**raw);
+    if (!record) {
+      return Fail(record.error().code, "stored last-signed record is corrupt (" + record.error().message +
+                                           "); refusing to sign until an operator restores it");
+    }
+    cached_ = *record;
+  }
+  loaded_ = true;
+  return cached_;
+}
+
+proto::Result<void> SafetyStore::Persist(const LastSigned& record) {
+  if (!loaded_) {
+    proto::Result<std::optional<LastSigned>> loaded = Load();
+    if (!loaded) return tl::unexpected(loaded.error());
+  }
+  if (cached_ == record) return {};
+  if (proto::Result<void> ok = CheckSigningOrder(cached_, record); !ok) return ok;
+  proto::Result<proto::Bytes> encoded = proto::Encode(record);
+  if (!encoded) return tl::unexpected(encoded.error());
+  if (proto::Result<void> written = storage_.Write(*encoded); !written) return written;
+  cached_ = record;
+  return {};
+}
+
+}  // namespace civic::consensus
+
+CIVIC_CODEC_INSTANTIATE(civic::consensus::LastSigned)

@@ -1,0 +1,393 @@
+// The engine end to end: validators exchanging messages through a small in-order network,
+// deciding blocks with certificates that anyone holding the validator set can verify.
+#include "civic/consensus/engine.h"
+
+#include <gtest/gtest.h>
+
+#include <deque>
+#include <map>
+#include <optional>
+
+#include "fixture.h"
+
+namespace civic::consensus {
+namespace {
+
+using proto::VoteType;
+using testing::Block;
+using testing::MakeProposal;
+using testing::MakeValidators;
+using testing::MakeVote;
+using testing::TestChain;
+using testing::Validators;
+
+// The block validator `who` proposes at (height, round): distinct everywhere.
+ValueId BlockOf(Height height, Round round, std::size_t who) {
+  return Block("block " + std::to_string(height) + "/" + std::to_string(round) + " by " + std::to_string(who));
+}
+
+// Engines joined by a network that delivers every message, in the order sent; when nothing
+// is in flight, the shortest armed timer of a current round fires. The application answers
+// at once and commits what is decided.
+class Network {
+ public:
+  explicit Network(Validators validators) : set_(validators.set) {
+    for (std::size_t i = 0; i < validators.keys.size(); ++i) {
+      ValidatorSchedule schedule(1, set_);
+      nodes_.push_back(Node{Engine(EngineConfig{TestChain(), TimeoutConfig{}}, std::move(validators.keys[i]),
+                                   std::move(schedule), 1, std::nullopt)});
+    }
+  }
+
+  struct Node {
+    explicit Node(Engine e) : engine(std::move(e)) {}
+    Engine engine;
+    std::vector<Decide> decisions;
+    std::vector<ReportEvidence> evidence;
+    std::vector<ScheduleTimeout> timers;
+    std::optional<LastSigned> persisted;
+    bool down = false;
+  };
+
+  Node& node(std::size_t i) { return nodes_[i]; }
+  std::size_t size() const { return nodes_.size(); }
+  void Crash(std::size_t i) { nodes_[i].down = true; }
+  // A validator-set change the application decides while committing `height`.
+  void ChangeSetAt(Height height, proto::ValidatorSet set) { changes_[height] = std::move(set); }
+
+  void StartAll() {
+    for (std::size_t i = 0; i < nodes_.size(); ++i) {
+      if (!nodes_[i].down) Deliver(i, StartEvent{});
+    }
+  }
+
+  // Runs until every live node has decided `height`, or `max_events` events were delivered.
+  void RunUntilDecided(Height height, int max_events = 100'000) {
+    for (int events = 0; events < max_events && !AllDecided(height); ++events) {
+      if (!queue_.empty()) {
+        auto [to, event] = std::move(queue_.front());
+        queue_.pop_front();
+        Deliver(to, event);
+      } else if (!FireShortestTimer()) {
+        break;
+      }
+    }
+    ASSERT_TRUE(AllDecided(height)) << "not every live validator decided height " << height;
+  }
+
+  bool AllDecided(Height height) const {
+    for (const Node& n : nodes_) {
+      if (!n.down && n.decisions.size() < height) return false;
+    }
+    return true;
+  }
+
+ private:
+  void Deliver(std::size_t to, const Event& event) {
+    Node& n = nodes_[to];
+    if (n.down) return;
+    proto::Result<Actions> actions = n.engine.Step(event);
+    ASSERT_TRUE(actions.has_value()) << proto::ToString(actions.error());
+    Execute(to, *actions);
+  }
+
+  void Broadcast(std::size_t from, const Event& event) {
+    for (std::size_t i = 0; i < nodes_.size(); ++i) {
+      if (i != from) queue_.emplace_back(i, event);  // the sender counts its own message already
+    }
+  }
+
+  void Execute(std::size_t i, const Actions& actions) {
+    Node& n = nodes_[i];
+    const LastSigned* persisted_just_before = nullptr;
+    for (const Action& action : actions) {
+      const LastSigned* persisted_now = nullptr;
+      if (const auto* persist = std::get_if<PersistSigned>(&action)) {
+        EXPECT_TRUE(CheckSigningOrder(n.persisted, persist->record).has_value());
+        n.persisted = persist->record;
+        persisted_now = &persist->record;
+      } else if (const auto* vote = std::get_if<BroadcastVote>(&action)) {
+        // Persist first: the record of exactly this vote was written by the action before.
+        ASSERT_NE(persisted_just_before, nullptr) << "a vote broadcast without persisting first";
+        EXPECT_EQ(persisted_just_before->digest, proto::VoteSigningDigest(TestChain(), vote->vote.body).value());
+        Broadcast(i, VoteEvent{vote->vote});
+      } else if (const auto* proposal = std::get_if<BroadcastProposal>(&action)) {
+        ASSERT_NE(persisted_just_before, nullptr) << "a proposal broadcast without persisting first";
+        EXPECT_EQ(persisted_just_before->digest, ProposalSigningDigest(TestChain(), proposal->proposal.body).value());
+        Broadcast(i, ProposalEvent{proposal->proposal});
+      } else if (const auto* timer = std::get_if<ScheduleTimeout>(&action)) {
+        n.timers.push_back(*timer);
+      } else if (const auto* request = std::get_if<RequestProposal>(&action)) {
+        queue_.emplace_back(
+            i, ProposalValueEvent{request->height, request->round, BlockOf(request->height, request->round, i)});
+      } else if (const auto* validation = std::get_if<RequestValidation>(&action)) {
+        queue_.emplace_back(i, ValidationEvent{validation->height, validation->value, Validity::kValid});
+      } else if (const auto* decide = std::get_if<Decide>(&action)) {
+        // Anyone holding the set of that height can check the certificate alone.
+        EXPECT_TRUE(
+            proto::VerifyCommitCertificate(TestChain(), n.engine.schedule().SetAt(decide->height), decide->certificate)
+                .has_value());
+        EXPECT_EQ(decide->certificate.block_hash, decide->proposal.body.block_hash);
+        EXPECT_EQ(decide->height, n.decisions.size() + 1);
+        n.decisions.push_back(*decide);
+        std::optional<proto::ValidatorSet> change;
+        if (changes_.contains(decide->height)) change = changes_.at(decide->height);
+        queue_.emplace_back(i, CommittedEvent{decide->height, change});
+      } else if (const auto* evidence = std::get_if<ReportEvidence>(&action)) {
+        n.evidence.push_back(*evidence);
+      }
+      persisted_just_before = persisted_now;
+    }
+  }
+
+  bool FireShortestTimer() {
+    std::optional<std::pair<std::size_t, std::size_t>> best;  // (node, timer index)
+    for (std::size_t i = 0; i < nodes_.size(); ++i) {
+      Node& n = nodes_[i];
+      if (n.down) continue;
+      // A timer of a round or height the node left can no longer matter.
+      std::erase_if(n.timers, [&](const ScheduleTimeout& t) {
+        return t.height != n.engine.height() || t.round != n.engine.round();
+      });
+      for (std::size_t k = 0; k < n.timers.size(); ++k) {
+        if (!best || n.timers[k].duration_ticks < nodes_[best->first].timers[best->second].duration_ticks) {
+          best = std::make_pair(i, k);
+        }
+      }
+    }
+    if (!best) return false;
+    Node& n = nodes_[best->first];
+    const ScheduleTimeout timer = n.timers[best->second];
+    n.timers.erase(n.timers.begin() + static_cast<std::ptrdiff_t>(best->second));
+    queue_.emplace_back(best->first, TimeoutEvent{timer.height, timer.round, timer.kind});
+    return true;
+  }
+
+  proto::ValidatorSet set_;
+  std::vector<Node> nodes_;
+  std::deque<std::pair<std::size_t, Event>> queue_;
+  std::map<Height, proto::ValidatorSet> changes_;
+};
+
+TEST(Engine, FourValidatorsDecideABlockWithAVerifiableCertificate) {
+  Validators v = MakeValidators({10, 20, 30, 40});
+  const proto::ValidatorSet set = v.set;
+  const WeightedRoundRobin proposers(set, 1);
+  const std::size_t proposer = v.IndexOf(proposers.Proposer(1, 0));
+  Network network(std::move(v));
+  network.StartAll();
+  network.RunUntilDecided(1);
+  for (std::size_t i = 0; i < network.size(); ++i) {
+    const Decide& decide = network.node(i).decisions.at(0);
+    EXPECT_EQ(decide.height, 1u);
+    EXPECT_EQ(decide.round, 0);  // nobody failed: the first round decides
+    EXPECT_EQ(decide.proposal.body.proposer, set.validators[proposer].key);
+    EXPECT_EQ(decide.proposal.body.block_hash, BlockOf(1, 0, proposer));
+    EXPECT_TRUE(VerifyProposal(TestChain(), decide.proposal).has_value());
+    EXPECT_TRUE(proto::VerifyCommitCertificate(TestChain(), set, decide.certificate).has_value());
+    EXPECT_TRUE(network.node(i).evidence.empty());
+  }
+  // A certificate does not verify for another block.
+  proto::CommitCertificate forged = network.node(0).decisions.at(0).certificate;
+  forged.block_hash = Block("something else");
+  EXPECT_FALSE(proto::VerifyCommitCertificate(TestChain(), set, forged).has_value());
+}
+
+TEST(Engine, ValidatorsAgreeOverManyHeights) {
+  Network network(MakeValidators({10, 20, 30, 40}));
+  network.StartAll();
+  network.RunUntilDecided(8);
+  for (Height h = 1; h <= 8; ++h) {
+    const Decide& first = network.node(0).decisions.at(h - 1);
+    for (std::size_t i = 1; i < network.size(); ++i) {
+      EXPECT_EQ(network.node(i).decisions.at(h - 1).proposal, first.proposal) << "height " << h;
+    }
+  }
+}
+
+TEST(Engine, ASilentProposerCostsARoundNotTheHeight) {
+  Validators v = MakeValidators({1, 1, 1, 1});
+  const WeightedRoundRobin proposers(v.set, 1);
+  const std::size_t silent = v.IndexOf(proposers.Proposer(1, 0));
+  Network network(std::move(v));
+  network.Crash(silent);
+  network.StartAll();
+  network.RunUntilDecided(1);
+  for (std::size_t i = 0; i < network.size(); ++i) {
+    if (i == silent) continue;
+    const Decide& decide = network.node(i).decisions.at(0);
+    EXPECT_GE(decide.round, 1);  // propose timeout, prevote nil, precommit nil, next round
+    EXPECT_EQ(decide.proposal.body.block_hash, network.node((silent + 1) % 4).decisions.at(0).proposal.body.block_hash);
+  }
+}
+
+TEST(Engine, AValidatorSetChangeTakesEffectTwoHeightsLater) {
+  Validators v = MakeValidators({10, 20, 30, 40});
+  const proto::ValidatorSet before = v.set;
+  proto::ValidatorSet after = v.set;
+  for (std::size_t i = 0; i < after.validators.size(); ++i) after.validators[i].power = 40 - 10 * i;
+  Network network(std::move(v));
+  network.ChangeSetAt(1, after);  // decided while committing height 1
+  network.StartAll();
+  network.RunUntilDecided(3);
+  for (std::size_t i = 0; i < network.size(); ++i) {
+    const Network::Node& node = network.node(i);
+    EXPECT_EQ(node.engine.schedule().SetAt(3), after);
+    // Height 2 was still signed by the old powers, height 3 by the new ones.
+    EXPECT_TRUE(proto::VerifyCommitCertificate(TestChain(), before, node.decisions.at(1).certificate).has_value());
+    EXPECT_TRUE(proto::VerifyCommitCertificate(TestChain(), after, node.decisions.at(2).certificate).has_value());
+    EXPECT_EQ(node.engine.driver().state().keeper.validators(), after);
+  }
+}
+
+// One engine fed by hand, run by a validator that does not propose round 0 of height 1.
+struct Single {
+  explicit Single(std::optional<LastSigned> last_signed = std::nullopt)
+      : v(MakeValidators({1, 1, 1, 1})),
+        proposer(v.IndexOf(WeightedRoundRobin(v.set, 1).Proposer(1, 0))),
+        self((proposer + 1) % 4),
+        engine(EngineConfig{TestChain(), TimeoutConfig{}}, std::move(v.keys[self]), ValidatorSchedule(1, v.set), 1,
+               std::move(last_signed)) {}
+
+  // A validator that is neither us nor the round-0 proposer.
+  std::size_t Other() const { return (proposer + 2) % 4; }
+
+  Validators v;  // v.keys[self] moved into the engine: never sign with it here
+  std::size_t proposer;
+  std::size_t self;
+  Engine engine;
+};
+
+TEST(Engine, AnEquivocatingVoterBecomesEvidence) {
+  Single s;
+  ASSERT_TRUE(s.engine.Step(StartEvent{}).has_value());
+  const std::size_t other = s.Other();
+  ASSERT_TRUE(s.engine.Step(VoteEvent{MakeVote(s.v, other, VoteType::kPrevote, 1, 0, Block("a"))}).has_value());
+  const Actions actions = s.engine.Step(VoteEvent{MakeVote(s.v, other, VoteType::kPrevote, 1, 0, Block("b"))}).value();
+  ASSERT_EQ(actions.size(), 1u);
+  const auto* report = std::get_if<ReportEvidence>(&actions[0]);
+  ASSERT_NE(report, nullptr);
+  const VoteEquivocation& evidence = std::get<VoteEquivocation>(report->evidence);
+  EXPECT_TRUE(VerifyEvidence(TestChain(), evidence).has_value());
+  EXPECT_EQ(evidence.first.body.validator, s.v.id(other));
+}
+
+TEST(Engine, AnEquivocatingProposerBecomesEvidence) {
+  Single s;
+  ASSERT_TRUE(s.engine.Step(StartEvent{}).has_value());
+  ASSERT_EQ(s.engine.driver().Proposer(0), s.v.id(s.proposer));
+  ASSERT_TRUE(s.engine.Step(ProposalEvent{MakeProposal(s.v, s.proposer, 1, 0, Block("a"))}).has_value());
+  const Actions actions = s.engine.Step(ProposalEvent{MakeProposal(s.v, s.proposer, 1, 0, Block("b"))}).value();
+  ASSERT_FALSE(actions.empty());
+  const auto* report = std::get_if<ReportEvidence>(&actions[0]);
+  ASSERT_NE(report, nullptr);
+  EXPECT_TRUE(VerifyEvidence(TestChain(), std::get<ProposalEquivocation>(report->evidence)).has_value());
+}
+
+TEST(Engine, BadInputIsAnErrorAndChangesNothing) {
+  Single s;
+  ASSERT_TRUE(s.engine.Step(StartEvent{}).has_value());
+  const std::size_t other = s.Other();
+  proto::Vote forged = MakeVote(s.v, other, VoteType::kPrevote, 1, 0, Block("a"));
+  forged.body.block_hash = Block("b");
+  EXPECT_EQ(s.engine.Step(VoteEvent{forged}).error().code, proto::ErrorCode::kBadSignature);
+  const Validators strangers = MakeValidators({1}, 0x33);
+  EXPECT_EQ(s.engine.Step(VoteEvent{MakeVote(strangers, 0, VoteType::kPrevote, 1, 0, std::nullopt)}).error().code,
+            proto::ErrorCode::kInvalidArgument);
+  EXPECT_EQ(s.engine.Step(ProposalEvent{MakeProposal(s.v, other, 1, 0, Block("a"))}).error().code,
+            proto::ErrorCode::kInvalidArgument);
+  EXPECT_TRUE(s.engine.driver().state().keeper.rounds().empty());
+  EXPECT_TRUE(s.engine.driver().state().proposals.empty());
+  // Votes far ahead are bounded per validator.
+  for (Round r = 5; r < 5 + static_cast<Round>(kFutureRoundsPerValidatorMax); ++r) {
+    EXPECT_TRUE(s.engine.Step(VoteEvent{MakeVote(s.v, other, VoteType::kPrevote, 1, r, std::nullopt)}).has_value());
+  }
+  EXPECT_FALSE(s.engine.Step(VoteEvent{MakeVote(s.v, other, VoteType::kPrevote, 1, 50, std::nullopt)}).has_value());
+}
+
+TEST(Engine, EarlyMessagesAreCheckedBeforeTheyAreKept) {
+  Single s;
+  ASSERT_TRUE(s.engine.Step(StartEvent{}).has_value());
+  const std::size_t other = s.Other();
+  EXPECT_TRUE(s.engine.Step(VoteEvent{MakeVote(s.v, other, VoteType::kPrevote, 2, 0, Block("a"))}).value().empty());
+  proto::Vote forged = MakeVote(s.v, other, VoteType::kPrevote, 2, 0, Block("a"));
+  forged.body.round = 1;
+  EXPECT_EQ(s.engine.Step(VoteEvent{forged}).error().code, proto::ErrorCode::kBadSignature);
+  const Validators strangers = MakeValidators({1}, 0x33);
+  EXPECT_FALSE(s.engine.Step(VoteEvent{MakeVote(strangers, 0, VoteType::kPrevote, 2, 0, std::nullopt)}).has_value());
+  // Nothing of height 2 reached the height-1 vote keeper.
+  EXPECT_TRUE(s.engine.driver().state().keeper.rounds().empty());
+}
+
+TEST(Engine, MessagesOfTheNextHeightWaitUntilWeGetThere) {
+  Single s;
+  ASSERT_TRUE(s.engine.Step(StartEvent{}).has_value());
+  const WeightedRoundRobin proposers(s.v.set, 1);
+  const std::size_t proposer_2_1 = s.v.IndexOf(proposers.Proposer(2, 1));
+  ASSERT_NE(proposer_2_1, s.self);
+  const std::size_t other = s.Other();
+  // Others already decided height 1 and work on height 2.
+  const proto::Vote early_vote = MakeVote(s.v, other, VoteType::kPrevote, 2, 0, Block("b"));
+  EXPECT_TRUE(s.engine.Step(VoteEvent{early_vote}).value().empty());
+  EXPECT_TRUE(s.engine.Step(ProposalEvent{MakeProposal(s.v, proposer_2_1, 2, 1, Block("c"))}).value().empty());
+
+  // We decide height 1: the proposal, and precommits of everyone but us (3 of 4).
+  ASSERT_TRUE(s.engine.Step(ProposalEvent{MakeProposal(s.v, s.proposer, 1, 0, Block("a"))}).has_value());
+  ASSERT_TRUE(s.engine.Step(ValidationEvent{1, Block("a"), Validity::kValid}).has_value());
+  Actions decided;
+  for (std::size_t i = 0; i < 4; ++i) {
+    if (i == s.self) continue;
+    decided = s.engine.Step(VoteEvent{MakeVote(s.v, i, VoteType::kPrecommit, 1, 0, Block("a"))}).value();
+  }
+  ASSERT_FALSE(decided.empty());
+  ASSERT_TRUE(std::holds_alternative<Decide>(decided.back()));
+
+  // Committing starts height 2, and what arrived early counts now.
+  const Actions started = s.engine.Step(CommittedEvent{1, std::nullopt}).value();
+  EXPECT_EQ(s.engine.height(), 2u);
+  const auto& prevotes = s.engine.driver().state().keeper.rounds().at(0).prevotes.received;
+  EXPECT_NE(std::find(prevotes.begin(), prevotes.end(), early_vote), prevotes.end());
+  bool asked_to_validate = false;
+  for (const Action& action : started) {
+    if (const auto* request = std::get_if<RequestValidation>(&action)) {
+      asked_to_validate = request->height == 2 && request->round == 1 && request->value == Block("c");
+    }
+  }
+  EXPECT_TRUE(asked_to_validate);
+}
+
+TEST(Engine, ARestartedValidatorDoesNotSignAgainstItsRecord) {
+  // Before the crash we prevoted block "x" in round 0 of height 1 and persisted that.
+  const Single before;
+  proto::VoteBody body;
+  body.type = VoteType::kPrevote;
+  body.height = 1;
+  body.round = 0;
+  body.block_hash = Block("x");
+  body.validator = before.engine.self();
+  const LastSigned record{kLastSignedVersion, 1, 0, SignedStep::kPrevote,
+                          proto::VoteSigningDigest(TestChain(), body).value()};
+  Single s(record);
+  ASSERT_TRUE(s.engine.Step(StartEvent{}).has_value());
+  ASSERT_TRUE(s.engine.Step(ProposalEvent{MakeProposal(s.v, s.proposer, 1, 0, Block("y"))}).has_value());
+  const Actions actions = s.engine.Step(ValidationEvent{1, Block("y"), Validity::kValid}).value();
+  // The round machine wants to prevote "y"; the safety component refuses; nothing leaves.
+  for (const Action& action : actions) {
+    EXPECT_FALSE(std::holds_alternative<BroadcastVote>(action));
+    EXPECT_FALSE(std::holds_alternative<PersistSigned>(action));
+  }
+  EXPECT_EQ(s.engine.last_signed(), record);
+
+  // Without that record the same events make it persist and broadcast a prevote for "y".
+  Single fresh;
+  ASSERT_TRUE(fresh.engine.Step(StartEvent{}).has_value());
+  ASSERT_TRUE(fresh.engine.Step(ProposalEvent{MakeProposal(fresh.v, fresh.proposer, 1, 0, Block("y"))}).has_value());
+  const Actions prevote = fresh.engine.Step(ValidationEvent{1, Block("y"), Validity::kValid}).value();
+  ASSERT_GE(prevote.size(), 2u);
+  EXPECT_TRUE(std::holds_alternative<PersistSigned>(prevote[0]));
+  ASSERT_TRUE(std::holds_alternative<BroadcastVote>(prevote[1]));
+  EXPECT_EQ(std::get<BroadcastVote>(prevote[1]).vote.body.block_hash, Block("y"));
+}
+
+}  // namespace
+}  // namespace civic::consensus
