@@ -8,6 +8,8 @@
 #include <cstdint>
 #include <algorithm>
 
+#include "civic/consensus/messages.h"
+#include "civic/consensus/safety.h"
 #include "civic/proto/assert.h"
 #include "civic/proto/block.h"
 #include "civic/proto/codec.h"
@@ -20,7 +22,7 @@ namespace {
 using civic::proto::Bytes;
 using civic::proto::ByteView;
 using civic::proto::Result;
-using Type = civic::proto::CIVIC_FUZZ_TYPE;
+using Type = CIVIC_FUZZ_TYPE;
 
 namespace proto = civic::proto;
 
@@ -36,6 +38,9 @@ template <class T>
 [[maybe_unused]] void UseDecoded(const proto::BlockHeader& header) { CIVIC_ASSERT(proto::BlockHash(header).has_value()); }
 [[maybe_unused]] void UseDecoded(const proto::Vote& vote) { (void)proto::VerifyVote(FuzzChain(), vote); }
 [[maybe_unused]] void UseDecoded(const proto::ValidatorSet& set) { CIVIC_ASSERT(proto::ValidatorSetHash(FuzzChain(), set).has_value()); }
+[[maybe_unused]] void UseDecoded(const civic::consensus::Proposal& proposal) {
+  (void)civic::consensus::VerifyProposal(FuzzChain(), proposal);
+}
 [[maybe_unused]] void UseDecoded(const proto::CommitCertificate& commit) {
   // Against a one-validator set, so that index, power and signature checks all run.
   proto::ValidatorSet set;

@@ -1,7 +1,7 @@
 // The fuzzers' seed corpus (tests/fuzz/corpus/<target>/) holds a current valid encoding of
 // every message type, so that each fuzz run starts from real messages. When the encoding
 // changes, this test fails until the corpus is rewritten with
-//   CIVIC_WRITE_SEEDS=1 build/release/tests/proto_tests --gtest_filter='SeedCorpus.*'
+//   CIVIC_WRITE_SEEDS=1 build/release/tests/seed_corpus_tests
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -9,11 +9,26 @@
 #include <fstream>
 #include <map>
 
+#include "civic/consensus/messages.h"
+#include "civic/consensus/safety.h"
+#include "civic/contracts/pabulib.h"
 #include "civic/proto/payloads.h"
 #include "samples.h"
 
 namespace civic::proto {
 namespace {
+
+// Small made-up Pabulib files (the real ones stay in ../shared, unchanged, with their
+// attribution): every section, quoting, and both ballot kinds.
+constexpr std::string_view kApprovalPb =
+    "META\nkey;value\ndescription;\"A made-up; quoted\"\"example\"\"\"\nnum_projects;3\nnum_votes;3\nbudget;100\n"
+    "vote_type;approval\nmin_length;1\nmax_length;2\n"
+    "PROJECTS\nproject_id;cost;votes;name\n1;60;2;Benches\n2;50;2;Trees\nc3;30;1;\"Bike; racks\"\n"
+    "VOTES\nvoter_id;vote\nv1;1,2\nv2;1\nv3;2,c3\n";
+constexpr std::string_view kCumulativePb =
+    "META\nkey;value\nnum_projects;2\nnum_votes;2\nbudget;10\nvote_type;cumulative\nmax_sum_points;5\n"
+    "PROJECTS\nproject_id;cost\n1;6\n2;5\n"
+    "VOTES\nvoter_id;vote;points\n1;1,2;3,2\n2;2;5\n";
 
 Constitution SampleConstitution() {
   Constitution c;
@@ -41,6 +56,26 @@ std::map<std::string, std::map<std::string, Bytes>> ExpectedSeeds() {
   Vote nil_vote = testing::SamplePrecommit(validators, 2, Hash32{});
   nil_vote.body.block_hash.reset();
   const auto text = [](std::string_view s) { return Bytes(s.begin(), s.end()); };
+  const proto::ChainId chain = testing::TestChain();
+  const Ed25519KeyPair& proposer = validators.keys[0];
+  consensus::ProposalBody body{consensus::kProposalVersion, 12, 2, BlockHash(testing::SampleHeader()).value(),
+                               std::nullopt, proposer.public_key()};
+  const consensus::Proposal proposal = consensus::SignProposal(chain, body, proposer).value();
+  body.valid_round = 1;
+  const consensus::Proposal reproposal = consensus::SignProposal(chain, body, proposer).value();
+  body.block_hash = Sha256(AsBytes("another block"));
+  body.valid_round.reset();
+  const consensus::Proposal other = consensus::SignProposal(chain, body, proposer).value();
+  consensus::ProposalEquivocation proposal_equivocation{proposal, other};
+  if (!(proposal_equivocation.first.body.block_hash < proposal_equivocation.second.body.block_hash)) {
+    std::swap(proposal_equivocation.first, proposal_equivocation.second);
+  }
+  Vote vote_a = testing::SamplePrecommit(validators, 0, Sha256(AsBytes("a")));
+  Vote vote_b = testing::SamplePrecommit(validators, 0, Sha256(AsBytes("b")));
+  if (!(vote_a.body.block_hash < vote_b.body.block_hash)) std::swap(vote_a, vote_b);
+  const consensus::VoteEquivocation vote_equivocation{vote_a, vote_b};
+  const consensus::LastSigned last_signed{consensus::kLastSignedVersion, 12, 2, consensus::SignedStep::kProposal,
+                                          consensus::ProposalSigningDigest(chain, proposal.body).value()};
   return {
       {"fuzz_decode_tx", {{"ballot", Encode(tx).value()}}},
       {"fuzz_decode_txbody", {{"ballot", Encode(tx.body).value()}}},
@@ -61,7 +96,20 @@ std::map<std::string, std::map<std::string, Bytes>> ExpectedSeeds() {
                                       {"infeasible", Encode(ReviewProposal{3, 8, false, "private land", std::nullopt}).value()}}},
       {"fuzz_decode_assistedballot", {{"one", Encode(AssistedBallot{ResidentId{}, "BOX-2/41", testing::SampleBallot()}).value()}}},
       {"fuzz_decode_closeround", {{"one", Encode(CloseRound{3}).value()}}},
+      {"fuzz_decode_proposalbody", {{"fresh", Encode(proposal.body).value()}, {"valid-round", Encode(reproposal.body).value()}}},
+      {"fuzz_decode_proposal", {{"fresh", Encode(proposal).value()}}},
+      {"fuzz_decode_voteequivocation", {{"two-blocks", Encode(vote_equivocation).value()}}},
+      {"fuzz_decode_proposalequivocation", {{"two-blocks", Encode(proposal_equivocation).value()}}},
+      {"fuzz_decode_lastsigned", {{"proposal", Encode(last_signed).value()}}},
+      {"fuzz_pabulib", {{"approval", text(kApprovalPb)}, {"cumulative", text(kCumulativePb)}}},
   };
+}
+
+TEST(SeedCorpus, MadeUpPabulibSeedsParse) {
+  for (std::string_view pb : {kApprovalPb, kCumulativePb}) {
+    proto::Result<contracts::PabulibInstance> parsed = contracts::ParsePabulib(pb);
+    EXPECT_TRUE(parsed.has_value()) << parsed.error().message;
+  }
 }
 
 TEST(SeedCorpus, HoldsACurrentEncodingOfEveryMessageType) {
