@@ -405,7 +405,7 @@ Result<void> Reader::OnVote() {
   if (!voter_ids_.insert(vote.voter_id).second) {
     return proto::Fail(ErrorCode::kMalformed, At(line) + "voter_id '" + vote.voter_id + "' appears twice");
   }
-  seen_.assign(out_.projects.size(), 0);
+  seen_.resize(out_.projects.size(), 0);  // all 0 between votes: each vote clears what it set
   for (std::string_view id : SplitCommas(fields_[*columns_.Find("vote")])) {
     auto it = project_index_.find(std::string(id));
     if (it == project_index_.end()) {
@@ -418,6 +418,7 @@ Result<void> Reader::OnVote() {
     seen_[it->second] = 1;
     vote.projects.push_back(it->second);
   }
+  for (std::uint32_t j : vote.projects) seen_[j] = 0;
   const std::size_t length = vote.projects.size();
   if (out_.vote_type == PabulibVoteType::kChoose1 && length != 1) {
     return proto::Fail(ErrorCode::kMalformed, At(line) + "a choose-1 vote names exactly one project, this one " +

@@ -109,7 +109,8 @@ bool MesEngine::Round() {
   });
   bool have_best = false;
   for (std::uint32_t j : open_) {
-    // Bounds only rise, so once one is certainly worse than the best, all later ones are.
+    // Projects come in the order of their bounds, and a project's p / u is at least its bound
+    // / u: once a bound is certainly worse than the best found, no later project can win or tie.
     if (have_best && Wide(bound_[j]) * Utility(best_.project) > Wide(best_.p_hi) * Utility(j)) break;
     candidate_.project = j;
     if (!Gather(candidate_)) {
@@ -134,24 +135,32 @@ bool MesEngine::Gather(Evaluation& e) {
   const std::size_t listed = active_size_[j];
   e.lo.resize(listed);
   e.voter.resize(listed);
-  e.poor = 0;
   e.exact = false;
+  // Locals, so that the compiler keeps them in registers across the stores below.
+  const Fixed* money = lo_.data();
+  Fixed* out_lo = e.lo.data();
+  std::uint32_t* out_voter = e.voter.data();
   std::size_t kept = 0;
   U128 money_lo = 0;
-  // Branch-free: whether a supporter is broke is unpredictable.
+  Fixed lo_min = kBroke;
+  // Branch-free (whether a supporter is broke is unpredictable): write every voter, keep
+  // only those with money. A broke voter leaves this project's list for good.
   for (std::size_t i = 0; i < listed; ++i) {
     const std::uint32_t v = active[i];
-    const Fixed lo = lo_[v];
-    const bool alive = lo != kBroke;  // a broke voter is dropped from this project's list for good
+    const Fixed lo = money[v];
+    const bool alive = lo != kBroke;
     active[kept] = v;
-    e.lo[kept] = lo;
-    e.voter[kept] = v;
+    out_lo[kept] = lo;
+    out_voter[kept] = v;
     kept += alive ? 1 : 0;
     money_lo += alive ? lo : 0;
+    lo_min = std::min(lo_min, lo);  // kBroke is the largest value: it never wins
   }
   active_size_[j] = kept;
   e.lo.resize(kept);
   e.voter.resize(kept);
+  e.poor = 0;
+  e.lo_min = lo_min;
   if (kept == 0) return false;
   const U128 cost_fixed = Wide(cost_[j]) << frac_bits_;
   if (money_lo + Wide(kept) * slack_ < cost_fixed) return false;
@@ -163,8 +172,10 @@ bool MesEngine::Gather(Evaluation& e) {
 // cover the cost: the poor (money < p) pay all they have, the rest pay p each. A voter moves
 // to the poor side only when her upper bound is below a lower bound of p, and the search
 // ends only when every remaining voter's lower bound is at least an upper bound of p; both
-// steps are therefore exactly right, whatever the rounding. (Candidates for p only rise as
-// voters turn poor, so any lower bound of a candidate is one of p.)
+// steps are therefore exactly right, whatever the rounding. (p is at least the candidate
+// (cost - their money) / the others for any subset of the true poor, so a lower bound of a
+// candidate is one of p.) Both tests are monotone in a voter's money, so the poorest voter
+// left decides whether another pass is needed.
 void MesEngine::Price(Evaluation& e) {
   const U128 cost_fixed = Wide(cost_[e.project]) << frac_bits_;
   const Fixed floor_p = bound_[e.project];
@@ -173,12 +184,15 @@ void MesEngine::Price(Evaluation& e) {
   std::uint32_t* voter = e.voter.data();
   std::size_t poor = 0;
   U128 poor_lo = 0;
+  Fixed rich_lo_min = e.lo_min;
   Fixed p_lo = 0;
   Fixed p_hi = 0;
   // Brackets the candidate p = (cost - poor money) / rich for the current split.
   const auto bracket = [&] {
     const U128 rich = count - poor;
-    CIVIC_ASSERT(rich > 0 && poor_lo < cost_fixed);
+    // The true poor pay less than the cost, and someone pays p: our poor are among them.
+    CIVIC_ASSERT(rich > 0);
+    CIVIC_ASSERT(poor_lo < cost_fixed);
     const U128 poor_hi = poor_lo + Wide(poor) * slack_;
     const U128 rest_lo = cost_fixed > poor_hi ? cost_fixed - poor_hi : 0;
     const U128 rest_hi = cost_fixed - poor_lo;
@@ -192,10 +206,13 @@ void MesEngine::Price(Evaluation& e) {
     e.p_hi = p_hi;
   };
 
-  for (int pass = 0; pass < kPricePassesMax; ++pass) {
+  for (int pass = 0;; ++pass) {
     bracket();
-    const std::size_t poor_before = poor;
-    Fixed rich_lo_min = kBroke;
+    if (rich_lo_min >= p_hi) return finish();  // everyone left certainly pays p
+    if (Wide(rich_lo_min) + slack_ >= p_lo) return PriceExactly(e);  // the poorest left is too close to p
+    if (pass == kPricePassesMax) break;
+    // Someone is certainly poor: move everyone who is.
+    rich_lo_min = kBroke;
     for (std::size_t i = poor; i < count; ++i) {
       const Fixed x = lo[i];
       if (x + slack_ < p_lo) {
@@ -207,9 +224,6 @@ void MesEngine::Price(Evaluation& e) {
         rich_lo_min = std::min(rich_lo_min, x);
       }
     }
-    if (poor != poor_before) continue;
-    if (rich_lo_min >= p_hi) return finish();
-    return PriceExactly(e);  // someone's money is too close to p to tell
   }
 
   // Still moving: settle the rest in one ascending scan.
@@ -369,7 +383,8 @@ Int MesEngine::ExactMoney(const Evaluation& e, std::size_t begin, std::size_t en
 
 Fixed MesEngine::FloorFixed(const Int& numerator, const Int& denominator) const {
   const Int quotient = (numerator << frac_bits_) / denominator;
-  CIVIC_ASSERT(quotient >= 0 && mpz_sizeinbase(quotient.backend().data(), 2) <= 62);
+  CIVIC_ASSERT(quotient >= 0);
+  CIVIC_ASSERT(mpz_sizeinbase(quotient.backend().data(), 2) <= 62);  // every amount is below 2^62 units
   return mpz_get_ui(quotient.backend().data());
 }
 

@@ -70,6 +70,7 @@ class MesEngine {
     std::vector<Fixed> lo;              // its supporters with money, and a lower bound of it;
     std::vector<std::uint32_t> voter;   // [0, poor) pay all they have, the rich pay p
     std::size_t poor = 0;
+    Fixed lo_min = 0;                   // the least of lo, from Gather
     Fixed p_lo = 0;                     // p_lo <= p * 2^frac_bits_ <= p_hi
     Fixed p_hi = 0;
     bool exact = false;                 // rest_num is set

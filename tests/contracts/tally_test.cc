@@ -454,6 +454,28 @@ TEST(TallyProperties, MesAgreesWithALiteralImplementationOnRandomInstances) {
   }
 }
 
+// Amounts near kTallyBudgetMax leave the engine's fixed-point bounds only 8 fraction bits, so
+// its exact fallbacks decide far more often.
+TEST(TallyProperties, MesAgreesWithALiteralImplementationOnHugeAmounts) {
+  std::mt19937_64 prng(53);
+  const auto below = [&prng](std::uint64_t bound) { return prng() % bound; };
+  for (int trial = 0; trial < 200; ++trial) {
+    SCOPED_TRACE("trial " + std::to_string(trial));
+    TallyInput input = RandomInstance(prng);
+    if (input.ballots.empty()) continue;
+    input.budget = kTallyBudgetMax - below(1000);
+    // Costs that need a share of the budget, some of them almost equal.
+    for (TallyProject& project : input.projects) project.cost = input.budget / (1 + below(8)) - below(3);
+    const Fraction start(input.budget, input.ballots.size());
+    for (bool cost_utility : {true, false}) {
+      const Reference expected = ReferenceMes(input, cost_utility, start);
+      const TallyResult r = TallyOk(input, cost_utility ? OutcomeRule::kMesCost : OutcomeRule::kMesApprovalCount);
+      ASSERT_EQ(r.funded_in_order, expected.funded) << "cost utility: " << cost_utility;
+      EXPECT_EQ(Parsed(r.voter_spent), expected.paid);
+    }
+  }
+}
+
 // Every rule: spent <= budget, what the voters were charged adds up to spent exactly, in
 // lowest terms, and reordering the ballots changes nothing but the order of voter_spent.
 void ExpectInvariantsAndOrderIndependence(const TallyInput& input, std::mt19937_64& prng) {

@@ -78,7 +78,8 @@ struct TallyResult {
   std::vector<std::uint64_t> points;           // per project: total points
   // Per ballot, what the rule spent on this voter's behalf, as an exact fraction in lowest
   // terms ("0", "1200", "42703/21"). MES: what she paid. Greedy rules: each funded project's
-  // cost shared among its supporters in proportion to their points (equally for approval).
+  // cost shared among its supporters in proportion to their points (equally for approval:
+  // kGreedy always shares equally, kGreedyPoints by points).
   std::vector<std::string> voter_spent;
   Add1Stop add1_stop = Add1Stop::kNotApplicable;
   std::uint64_t add1_steps = 0;       // raises of one currency unit made by add1

@@ -1,0 +1,21 @@
+// The subcommands of civic-wallet. Each one adds itself to the app and, when chosen, stores
+// its exit code in `exit_code` (CLI11 runs the callback while parsing).
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace civic::wallet {
+
+// Exit codes, the same for every subcommand (listed in --help).
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitBadInput = 1;  // an input file is missing, unreadable, malformed or cannot be used
+inline constexpr int kExitUsage = 2;     // the command line itself is wrong
+
+inline constexpr const char* kExitCodesHelp =
+    "Exit codes: 0 success; 1 an input file is missing, unreadable, malformed or cannot be tallied "
+    "(the message names the line); 2 the command line is wrong (unknown subcommand, option or rule).";
+
+// civic-wallet tally FILE.pb --rule RULE [--json]
+void AddTallyCommand(CLI::App& app, int& exit_code);
+
+}  // namespace civic::wallet

@@ -1,0 +1,26 @@
+// civic-wallet: residents make keys, vote and check receipts; clerks and observers tally and
+// audit. Each subcommand lives in its own file (commands.h lists them).
+#include <cstdio>
+#include <exception>
+
+#include <CLI/CLI.hpp>
+
+#include "commands.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"civic-wallet: the command-line tool of the civic-ledger participatory budgeting network."};
+  app.footer(civic::wallet::kExitCodesHelp);
+  app.require_subcommand(1);
+  int exit_code = civic::wallet::kExitOk;
+  civic::wallet::AddTallyCommand(app, exit_code);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // --help is a ParseError too, with exit code 0; everything else is a usage error.
+    return app.exit(e) == 0 ? civic::wallet::kExitOk : civic::wallet::kExitUsage;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "civic-wallet: %s\n", e.what());
+    return civic::wallet::kExitBadInput;
+  }
+  return exit_code;
+}
