@@ -41,13 +41,14 @@ std::string_view Describe(OutcomeRule rule) {
   return "unknown rule";
 }
 
-std::string_view Add1StopName(contracts::Add1Stop stop) {
+const char* Add1StopExplained(contracts::Add1Stop stop) {
   switch (stop) {
-    case contracts::Add1Stop::kNotApplicable: return "not_applicable";
-    case contracts::Add1Stop::kExhaustive: return "exhaustive";
-    case contracts::Add1Stop::kNextStepOverBudget: return "next_step_over_budget";
+    case contracts::Add1Stop::kExhaustive: return "the outcome is exhaustive";
+    case contracts::Add1Stop::kNextStepOverBudget: return "the next raise would have overspent the budget";
+    case contracts::Add1Stop::kRaiseLimit: return "the raise limit was reached (see contracts/tally.h)";
+    case contracts::Add1Stop::kNotApplicable: break;
   }
-  return "unknown";
+  return "not applicable";
 }
 
 bool IsAdd1(OutcomeRule rule) {
@@ -113,9 +114,7 @@ void PrintHuman(const TallyOptions& options, OutcomeRule rule, const contracts::
   if (IsAdd1(rule)) {
     std::printf("add1: %llu raises of one currency unit; stopped: %s\n",
                 static_cast<unsigned long long>(result.add1_steps),
-                result.add1_stop == contracts::Add1Stop::kExhaustive
-                    ? "the outcome is exhaustive"
-                    : "the next raise would have overspent the budget");
+                Add1StopExplained(result.add1_stop));
   }
 }
 
@@ -147,7 +146,7 @@ void PrintJson(const TallyOptions& options, OutcomeRule rule, const contracts::P
   if (IsMes(rule)) out["per_voter_budget"] = result.per_voter_budget;
   if (IsAdd1(rule)) {
     out["add1_steps"] = result.add1_steps;
-    out["add1_stop"] = std::string(Add1StopName(result.add1_stop));
+    out["add1_stop"] = std::string(contracts::Add1StopName(result.add1_stop));
   }
   std::printf("%s\n", out.dump(2).c_str());
 }

@@ -56,6 +56,7 @@ std::string_view TxErrorName(TxError code) {
     case TxError::kRoundClosed: return "round_closed";
     case TxError::kUnsupportedKind: return "unsupported_kind";
     case TxError::kCorruptState: return "corrupt_state";
+    case TxError::kTallyFailed: return "tally_failed";
   }
   return "unknown";
 }

@@ -644,8 +644,14 @@ Result<void> Execution::CloseRound() {
     result.voters = u.input.ballots.size();
     if (u.budget > 0 && !u.input.projects.empty()) {
       proto::Result<TallyResult> outcome = contracts::Tally(u.input, static_cast<OutcomeRule>(c.outcome_rule));
-      // The input was checked on the way in (costs and budgets bounded, ballots canonical).
-      CIVIC_ASSERT(outcome.has_value());
+      if (!outcome) {
+        // Costs, budgets and proposals were bounded on the way in; what is left is a round
+        // beyond the tally's limits (e.g. more than kTallyBallotsMax ballots).
+        return Reject(TxError::kTallyFailed, "the tally of " +
+                                                 (unit == 0 ? std::string("the city-wide pool")
+                                                            : "district " + std::to_string(unit)) +
+                                                 " failed: " + proto::ToString(outcome.error()));
+      }
       CIVIC_ASSERT(outcome->spent <= u.budget);
       for (std::uint32_t index : outcome->funded_in_order) {
         const std::uint32_t id = u.proposal_ids[index];
@@ -657,6 +663,7 @@ Result<void> Execution::CloseRound() {
         result.support.push_back({u.proposal_ids[i], outcome->approvals[i], outcome->points[i]});
       }
       result.add1_steps = outcome->add1_steps;
+      result.add1_stop = static_cast<std::uint8_t>(outcome->add1_stop);
       result.per_voter_budget = outcome->per_voter_budget;
       for (std::size_t v = 0; v < u.voters.size(); ++v) {
         spending[u.voters[v]].entries.push_back({unit, outcome->voter_spent[v]});

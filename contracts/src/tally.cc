@@ -204,7 +204,9 @@ TallyResult Greedy(const TallyInput& input, Support support, OutcomeRule rule) {
       engine.Run(0);
     } else {
       // add1: raise every voter's start money by one unit at a time until the outcome is
-      // exhaustive; if a raise would overspend, keep the outcome before it.
+      // exhaustive; if a raise would overspend, keep the outcome before it; after
+      // Add1RaisesMax raises, keep that raise's outcome (tally.h says why).
+      const std::uint64_t raises_max = Add1RaisesMax(input);
       for (std::uint64_t raise = 0;; ++raise) {
         engine.Run(raise);
         if (engine.spent() > input.budget) {
@@ -218,10 +220,10 @@ TallyResult Greedy(const TallyInput& input, Support support, OutcomeRule rule) {
           result.add1_steps = raise;
           break;
         }
-        if (raise == kTallyAdd1RaisesMax) {
-          return Fail(ErrorCode::kTooLarge, "add1 completion is not done after " + Number(kTallyAdd1RaisesMax) +
-                                                " raises of the voters' start money; tally this round with "
-                                                "plain MES or a greedy rule instead");
+        if (raise == raises_max) {
+          result.add1_stop = Add1Stop::kRaiseLimit;
+          result.add1_steps = raise;
+          break;
         }
       }
     }
@@ -236,6 +238,22 @@ TallyResult Greedy(const TallyInput& input, Support support, OutcomeRule rule) {
 }
 
 }  // namespace
+
+std::string_view Add1StopName(Add1Stop stop) {
+  switch (stop) {
+    case Add1Stop::kNotApplicable: return "not_applicable";
+    case Add1Stop::kExhaustive: return "exhaustive";
+    case Add1Stop::kNextStepOverBudget: return "next_step_over_budget";
+    case Add1Stop::kRaiseLimit: return "raise_limit";
+  }
+  return "unknown";
+}
+
+std::uint64_t Add1RaisesMax(const TallyInput& input) {
+  std::uint64_t approvals = 0;
+  for (const TallyBallot& ballot : input.ballots) approvals += ballot.projects.size();  // <= 2^23 * 2^12
+  return std::min(kTallyAdd1RaisesMax, kTallyAdd1ApprovalRaisesMax / std::max<std::uint64_t>(approvals, 1));
+}
 
 bool IsKnownValue(OutcomeRule rule) {
   return std::any_of(kRuleNames.begin(), kRuleNames.end(), [rule](const RuleName& r) { return r.rule == rule; });

@@ -192,6 +192,20 @@ TEST_F(Closing, NobodyIsCountedTwiceHoweverOftenSheVotes) {
   EXPECT_EQ(contracts_.ReplacedBallots(kv_, 1, proto::ResidentIdOfKey(resident(1).public_key())).value().size(), 5u);
 }
 
+TEST_F(Closing, AnAdd1TallyThatHitsItsRaiseLimitStillClosesTheRound) {
+  proto::Constitution c = RoundConstitution(proto::BallotType::kApproval, OutcomeRule::kMesCostAdd1);
+  c.total_budget = 1'000'000;
+  OpenRoundWithProposals(c, {{700'000, 0}, {1, 0}});
+  Ok(resident(1), TxKind::kCastBallot, Approve(1, {1}));
+  Ok(resident(2), TxKind::kCastBallot, Approve(1, {2}));
+  height_ = 40;
+  Ok(clerk(), TxKind::kCloseRound, proto::CloseRound{1});
+  const UnitResult unit = contracts_.Tally(kv_, 1).value().value().units.at(0);
+  EXPECT_EQ(unit.add1_stop, static_cast<std::uint8_t>(Add1Stop::kRaiseLimit));
+  EXPECT_EQ(unit.add1_steps, kTallyAdd1RaisesMax);
+  EXPECT_EQ(unit.funded_in_order, (std::vector<std::uint32_t>{2}));
+}
+
 TEST_F(Closing, ARevokedResidentsBallotStaysOnRecordButIsNotCounted) {
   OpenRoundWithProposals(RoundConstitution(), {{60'000, 0}, {50'000, 0}});
   Ok(resident(1), TxKind::kCastBallot, Approve(1, {1}));

@@ -201,14 +201,25 @@ TEST(MesAdd1, KeepsTheLastOutcomeWithinBudget) {
   EXPECT_EQ(r.voter_spent, (Texts{"0", "3"}));
 }
 
-// v0 alone wants a project of 700,000 with 500,000 to start; 200,000 raises would be needed.
-TEST(MesAdd1, GivesUpAfterTheRaiseLimit) {
-  const proto::Result<TallyResult> r = Tally(Instance(1'000'000, {700'000, 1}, {{0}, {1}}), OutcomeRule::kMesCostAdd1);
-  ASSERT_FALSE(r.has_value());
-  EXPECT_EQ(r.error().code, proto::ErrorCode::kTooLarge);
-  EXPECT_NE(r.error().message.find("100000 raises"), std::string::npos) << r.error().message;
-  // Plain MES needs no raises.
-  EXPECT_TRUE(Tally(Instance(1'000'000, {700'000, 1}, {{0}, {1}}), OutcomeRule::kMesCost).has_value());
+// v0 alone wants a project of 700,000 with 500,000 to start; 200,000 raises would be needed,
+// more than the 100,000 allowed: add1 keeps the outcome of the last allowed raise, within
+// budget, and says it stopped at the limit.
+TEST(MesAdd1, StopsAtTheRaiseLimitWithAnOutcomeWithinBudget) {
+  const TallyInput input = Instance(1'000'000, {700'000, 1}, {{0}, {1}});
+  ASSERT_EQ(Add1RaisesMax(input), kTallyAdd1RaisesMax);
+  const TallyResult r = TallyOk(input, OutcomeRule::kMesCostAdd1);
+  EXPECT_EQ(r.add1_stop, Add1Stop::kRaiseLimit);
+  EXPECT_EQ(r.add1_steps, kTallyAdd1RaisesMax);
+  EXPECT_EQ(r.funded_in_order, (Indices{1}));
+  EXPECT_EQ(r.per_voter_budget, "600000");  // 500,000 + 100,000 raises
+  EXPECT_LE(r.spent, 1'000'000U);
+  EXPECT_EQ(Add1StopName(r.add1_stop), "raise_limit");
+}
+
+TEST(MesAdd1, LargeRoundsGetFewerRaises) {
+  // 40,000 approvals: 200,000,000 / 40,000 = 5,000 raises at most.
+  std::vector<std::vector<std::uint32_t>> ballots(20'000, std::vector<std::uint32_t>{0, 1});
+  EXPECT_EQ(Add1RaisesMax(Instance(1'000'000, {10, 10}, ballots)), 5'000U);
 }
 
 TEST(Tally, NoBallotsFundsNothing) {

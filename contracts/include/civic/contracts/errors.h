@@ -37,6 +37,7 @@ enum class TxError : std::uint8_t {
   kRoundClosed,
   kUnsupportedKind,          // a kind the budgeting contracts do not handle (e.g. validator changes)
   kCorruptState,             // a stored record does not decode: the node must stop
+  kTallyFailed,              // the round is beyond what the tally can count (tally.h limits)
 };
 
 std::string_view TxErrorName(TxError code);  // "not_clerk", "wrong_phase", ...

@@ -161,13 +161,15 @@ struct UnitResult {
   std::uint64_t spent = 0;
   std::vector<ProjectSupport> support;  // every feasible proposal of the unit, ascending id
   std::uint64_t add1_steps = 0;
+  std::uint8_t add1_stop = 0;    // contracts::Add1Stop: why add1 stopped (0 without add1)
   std::string per_voter_budget;  // MES rules: exact fraction
 
   friend bool operator==(const UnitResult&, const UnitResult&) = default;
   template <class Archive>
   void serialize(Archive& ar) {
     ar(district, budget, voters, proto::List(funded_in_order, kProposalsPerRoundMax), spent,
-       proto::List(support, kProposalsPerRoundMax), add1_steps, proto::Bounded(per_voter_budget, kFractionBytesMax));
+       proto::List(support, kProposalsPerRoundMax), add1_steps, add1_stop,
+       proto::Bounded(per_voter_budget, kFractionBytesMax));
   }
 };
 

@@ -45,10 +45,16 @@ std::optional<OutcomeRule> OutcomeRuleFromName(std::string_view name);
 inline constexpr std::uint32_t kTallyProjectsMax = 4096;
 inline constexpr std::uint32_t kTallyBallotsMax = 10'000'000;
 inline constexpr std::uint64_t kTallyBudgetMax = std::uint64_t{1} << 53;  // also caps every cost
-// add1 completion reruns MES once per raise of one currency unit. A tally that would need
-// more raises than this fails with kTooLarge instead of running on: each rerun costs about
-// as much as a plain MES tally (~1 ms for 11,000 voters), and real rounds need hundreds.
+// add1 completion reruns MES once per raise of one currency unit; real rounds need hundreds
+// of raises, but a round where, say, one voter alone backs a costly project could need
+// millions, and every validator must finish the tally within a block. So add1 stops after
+// Add1RaisesMax(input) raises: at most kTallyAdd1RaisesMax, and fewer for large rounds, so
+// that raises times approvals stays within kTallyAdd1ApprovalRaisesMax (about 4 s of work
+// at worst on the 2-core machine). It then keeps the outcome of the last raise, which is
+// within budget, and says so (Add1Stop::kRaiseLimit) on the ledger for anyone to see. No
+// real Pabulib instance comes near the limit (Mokotów: 348 raises of 3,636 allowed).
 inline constexpr std::uint64_t kTallyAdd1RaisesMax = 100'000;
+inline constexpr std::uint64_t kTallyAdd1ApprovalRaisesMax = 200'000'000;
 
 struct TallyProject {
   std::uint64_t cost = 0;  // at least 1
@@ -68,8 +74,12 @@ struct TallyInput {
 enum class Add1Stop : std::uint8_t {
   kNotApplicable = 0,      // the rule has no add1 completion
   kExhaustive = 1,         // the first exhaustive outcome
-  kNextStepOverBudget = 2  // the last outcome before a raise that would overspend
+  kNextStepOverBudget = 2,  // the last outcome before a raise that would overspend
+  kRaiseLimit = 3           // not exhaustive after Add1RaisesMax(input) raises: that raise's outcome
 };
+
+// "not_applicable", "exhaustive", "next_step_over_budget", "raise_limit".
+std::string_view Add1StopName(Add1Stop stop);
 
 struct TallyResult {
   std::vector<std::uint32_t> funded_in_order;  // project indices, in the order the rule chose them
@@ -90,8 +100,10 @@ struct TallyResult {
 // Errors (kInvalidArgument) for input outside the documented limits: a cost of 0, a
 // project index out of range or not ascending, points of the wrong length or 0, a budget
 // or cost above kTallyBudgetMax, too many projects or ballots, an unknown rule, a project
-// whose total points do not fit in 64 bits. kTooLarge: add1 would need more than
-// kTallyAdd1RaisesMax raises.
+// whose total points do not fit in 64 bits.
 [[nodiscard]] proto::Result<TallyResult> Tally(const TallyInput& input, OutcomeRule rule);
+
+// How many raises add1 may make for `input` (see kTallyAdd1RaisesMax).
+std::uint64_t Add1RaisesMax(const TallyInput& input);
 
 }  // namespace civic::contracts
