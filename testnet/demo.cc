@@ -128,6 +128,6 @@ int main() {
   Check(!short_commit.has_value(), "two of four signatures are not enough");
   std::printf("    (%s)\n", proto::ToString(short_commit.error()).c_str());
 
-  std::printf("\nEverything above was checked. Next: contracts, consensus and the node (see README.md).\n");
+  std::printf("\nEverything above was checked.\n");
   return 0;
 }
