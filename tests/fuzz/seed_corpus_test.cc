@@ -30,25 +30,6 @@ constexpr std::string_view kCumulativePb =
     "PROJECTS\nproject_id;cost\n1;6\n2;5\n"
     "VOTES\nvoter_id;vote;points\n1;1,2;3,2\n2;2;5\n";
 
-Constitution SampleConstitution() {
-  Constitution c;
-  c.round_id = 3;
-  c.title = "Budget 2027";
-  c.total_budget = 1'000'000;
-  c.district_budgets = {{1, 200'000}};
-  c.proposals_start = 10;
-  c.review_start = 20;
-  c.voting_start = 30;
-  c.voting_end = 40;
-  c.ballot_type = BallotType::kCumulative;
-  c.min_choices = 1;
-  c.max_choices = 5;
-  c.points_total_max = 10;
-  c.points_per_project_max = 4;
-  c.outcome_rule = 4;
-  return c;
-}
-
 std::map<std::string, std::map<std::string, Bytes>> ExpectedSeeds() {
   const testing::SampleValidators validators = testing::MakeSampleValidators();
   const Tx tx = testing::SampleBallotTx();
@@ -90,7 +71,7 @@ std::map<std::string, std::map<std::string, Bytes>> ExpectedSeeds() {
       {"fuzz_decode_registerresident", {{"two-districts", Encode(RegisterResident{tx.body.signer, {1, 3}, 900}).value()}}},
       {"fuzz_decode_registerpaperresident", {{"one", Encode(RegisterPaperResident{"NORTH-P-1", {2}, 0}).value()}}},
       {"fuzz_decode_revokeresident", {{"one", Encode(RevokeResident{ResidentIdOfKey(tx.body.signer), "moved"}).value()}}},
-      {"fuzz_decode_openround", {{"cumulative", Encode(OpenRound{SampleConstitution()}).value()}}},
+      {"fuzz_decode_openround", {{"cumulative", Encode(OpenRound{testing::SampleConstitution()}).value()}}},
       {"fuzz_decode_submitproposal", {{"one", Encode(SubmitProposal{3, "Trees", Sha256(AsBytes("t")), 45'000, 1}).value()}}},
       {"fuzz_decode_reviewproposal", {{"adjusted", Encode(ReviewProposal{3, 7, true, "ok", 40'000}).value()},
                                       {"infeasible", Encode(ReviewProposal{3, 8, false, "private land", std::nullopt}).value()}}},

@@ -12,19 +12,10 @@ namespace {
 using testing::SampleBallot;
 using testing::SampleBallotTx;
 using testing::SampleHeader;
+using testing::ExpectRoundTrip;
 
 void AppendU32(Bytes& out, std::uint32_t v) {
   for (int i = 0; i < 4; ++i) out.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
-}
-
-template <class T>
-void ExpectRoundTrip(const T& value) {
-  Result<Bytes> bytes = Encode(value);
-  ASSERT_TRUE(bytes.has_value()) << bytes.error().message;
-  Result<T> decoded = Decode<T>(*bytes);
-  ASSERT_TRUE(decoded.has_value()) << decoded.error().message;
-  EXPECT_TRUE(*decoded == value);
-  EXPECT_EQ(Encode(*decoded).value(), *bytes);
 }
 
 // Every strict prefix is truncated input; any extra byte is trailing input.

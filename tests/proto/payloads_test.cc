@@ -9,35 +9,9 @@
 namespace civic::proto {
 namespace {
 
-template <class T>
-void ExpectRoundTrip(const T& value) {
-  Result<Bytes> bytes = Encode(value);
-  ASSERT_TRUE(bytes.has_value()) << bytes.error().message;
-  Result<T> decoded = Decode<T>(*bytes);
-  ASSERT_TRUE(decoded.has_value()) << decoded.error().message;
-  EXPECT_TRUE(*decoded == value);
-  for (std::size_t n = 0; n < bytes->size(); ++n) EXPECT_FALSE(Decode<T>(ByteView(*bytes).first(n)).has_value());
-}
+using testing::ExpectRoundTrip;
+using testing::SampleConstitution;
 
-Constitution SampleConstitution() {
-  Constitution c;
-  c.round_id = 3;
-  c.title = "Budżet obywatelski 2027";  // UTF-8 text
-  c.total_budget = 1'000'000;
-  c.district_budgets = {{1, 200'000}, {4, 300'000}};
-  c.phase_basis = PhaseBasis::kTimeUnixMs;
-  c.proposals_start = 1'000;
-  c.review_start = 2'000;
-  c.voting_start = 3'000;
-  c.voting_end = 4'000;
-  c.ballot_type = BallotType::kCumulative;
-  c.min_choices = 1;
-  c.max_choices = 5;
-  c.points_total_max = 10;
-  c.points_per_project_max = 4;
-  c.outcome_rule = 4;
-  return c;
-}
 
 TEST(Payloads, EveryPayloadRoundTrips) {
   const SchnorrPublicKey key = SchnorrKeyPair::FromSecret(testing::Filled(5)).value().public_key();

@@ -5,11 +5,46 @@
 #include "civic/proto/block.h"
 #include "civic/proto/codec.h"
 #include "civic/proto/hash.h"
+#include "civic/proto/payloads.h"
 #include "civic/proto/tx.h"
 #include "civic/proto/vote.h"
 #include "test_util.h"
 
 namespace civic::proto::testing {
+
+// Encode, decode, encode again: the same value and the same bytes; and every strict prefix of
+// the bytes is refused.
+template <class T>
+void ExpectRoundTrip(const T& value) {
+  Result<Bytes> bytes = Encode(value);
+  ASSERT_TRUE(bytes.has_value()) << bytes.error().message;
+  Result<T> decoded = Decode<T>(*bytes);
+  ASSERT_TRUE(decoded.has_value()) << decoded.error().message;
+  EXPECT_TRUE(*decoded == value);
+  EXPECT_EQ(Encode(*decoded).value(), *bytes);
+  for (std::size_t n = 0; n < bytes->size(); ++n) EXPECT_FALSE(Decode<T>(ByteView(*bytes).first(n)).has_value()) << n;
+}
+
+// A cumulative round with district budgets, timed phases and a UTF-8 title.
+inline Constitution SampleConstitution() {
+  Constitution c;
+  c.round_id = 3;
+  c.title = "Budżet obywatelski 2027";
+  c.total_budget = 1'000'000;
+  c.district_budgets = {{1, 200'000}, {4, 300'000}};
+  c.phase_basis = PhaseBasis::kTimeUnixMs;
+  c.proposals_start = 1'000;
+  c.review_start = 2'000;
+  c.voting_start = 3'000;
+  c.voting_end = 4'000;
+  c.ballot_type = BallotType::kCumulative;
+  c.min_choices = 1;
+  c.max_choices = 5;
+  c.points_total_max = 10;
+  c.points_per_project_max = 4;
+  c.outcome_rule = 4;
+  return c;
+}
 
 inline Ballot SampleBallot() { return Ballot{42, {{1, 1}, {3, 2}, {17, 1}}}; }
 
