@@ -23,6 +23,14 @@ MemoryKv& MemoryKv::operator=(const MemoryKv& other) {
   return *this;
 }
 
+MemoryKv& MemoryKv::operator=(MemoryKv&& other) noexcept {
+  if (this != &other) {  // a self-move must not clear the entries under the index
+    entries_ = std::move(other.entries_);
+    index_ = std::move(other.index_);  // its iterators point into the nodes just taken over
+  }
+  return *this;
+}
+
 void MemoryKv::RebuildIndex() {
   index_.clear();
   index_.reserve(entries_.size());

@@ -57,6 +57,10 @@ std::string_view TxErrorName(TxError code) {
     case TxError::kUnsupportedKind: return "unsupported_kind";
     case TxError::kCorruptState: return "corrupt_state";
     case TxError::kTallyFailed: return "tally_failed";
+    case TxError::kProposalOverBudget: return "proposal_over_budget";
+    case TxError::kTooManyProposals: return "too_many_proposals";
+    case TxError::kStaleBallot: return "stale_ballot";
+    case TxError::kSelfCastBallotCounts: return "self_cast_ballot_counts";
   }
   return "unknown";
 }

@@ -99,6 +99,16 @@ void Store(KvView& kv, ByteView key, const T& record) {
 }
 
 template <class T>
+Result<void> StoreChecked(KvView& kv, ByteView key, const T& record) {
+  proto::Result<Bytes> bytes = proto::Encode(record);
+  if (!bytes) {
+    return Reject(TxError::kTallyFailed, "the tally's result cannot be stored: " + proto::ToString(bytes.error()));
+  }
+  kv.Put(key, *bytes);
+  return {};
+}
+
+template <class T>
 Result<T> DecodePayload(const proto::TxBody& body) {
   proto::Result<T> payload = proto::Decode<T>(body.payload);
   if (!payload) {
@@ -175,7 +185,7 @@ Result<Applied> Execution::Run() {
     return Reject(TxError::kReplayed, "nonce " + std::to_string(body_.nonce) +
                                           " was already used by this signer; a transaction counts once");
   }
-  Result<void> done;
+  Result<void> done = Reject(TxError::kUnsupportedKind, "unknown transaction kind");
   switch (body_.kind) {
     case proto::TxKind::kRegisterResident: done = RegisterResident(); break;
     case proto::TxKind::kRevokeResident: done = RevokeResident(); break;
@@ -369,12 +379,12 @@ Result<void> Execution::SubmitProposal() {
     }
   }
   if (p->cost > round->constitution.total_budget) {
-    return Reject(TxError::kBallotOverBudget, "the proposal costs " + std::to_string(p->cost) +
+    return Reject(TxError::kProposalOverBudget, "the proposal costs " + std::to_string(p->cost) +
                                                   ", more than the round's whole budget of " +
                                                   std::to_string(round->constitution.total_budget));
   }
   if (round->proposal_count >= kProposalsPerRoundMax) {
-    return Reject(TxError::kWrongPhase, "round " + std::to_string(p->round_id) + " already has the most proposals a "
+    return Reject(TxError::kTooManyProposals, "round " + std::to_string(p->round_id) + " already has the most proposals a "
                                         "round may hold (" + std::to_string(kProposalsPerRoundMax) + ")");
   }
   const std::uint32_t id = ++round->proposal_count;
@@ -413,7 +423,7 @@ Result<void> Execution::ReviewProposal() {
     return Reject(TxError::kAlreadyReviewed, "proposal " + std::to_string(p->proposal_id) + " was already reviewed");
   }
   if (p->adjusted_cost && *p->adjusted_cost > round->constitution.total_budget) {
-    return Reject(TxError::kBallotOverBudget, "the adjusted cost is more than the round's whole budget");
+    return Reject(TxError::kProposalOverBudget, "the adjusted cost is more than the round's whole budget");
   }
   record.review = p->feasible ? ReviewState::kFeasible : ReviewState::kInfeasible;
   record.review_reason = p->reason;
@@ -463,9 +473,22 @@ Result<void> Execution::Vote(const ResidentId& resident_id, const proto::Ballot&
   record.tx_id = tx_.id();
   record.cast_at_height = block_.height;
   record.cast_by = body_.signer;
+  record.nonce = body_.nonce;
   record.paper_ballot_reference = std::move(paper_reference);
   std::vector<std::pair<std::string, std::string>> attributes = {
       {"round", std::to_string(ballot.round_id)}, {"resident", Hex(resident_id)}};
+  if (*previous && (*previous)->cast_by == body_.signer && body_.nonce <= (*previous)->nonce) {
+    // A ballot signed before the one that counts (a lower nonce: wallets number them in
+    // order) must not come back later, resubmitted by anyone, and undo the newer choice.
+    return Reject(TxError::kStaleBallot, "a newer ballot from the same signer (nonce " +
+                                             std::to_string((*previous)->nonce) + ") already counts; sign again to change it");
+  }
+  if (*previous && !record.paper_ballot_reference.empty() && (*previous)->paper_ballot_reference.empty()) {
+    // A clerk enters ballots for residents without a device; a clerk cannot overrule a
+    // ballot the resident cast herself. (Her own later ballot does replace an assisted one.)
+    return Reject(TxError::kSelfCastBallotCounts, "resident " + Hex(resident_id) +
+                                                      " cast her own ballot in this round; an assisted ballot cannot replace it");
+  }
   if (*previous) {
     // The replaced ballot stays on record, with what replaced it.
     BallotRecord replaced = std::move(**previous);
@@ -620,6 +643,9 @@ Result<void> Execution::CloseRound() {
     Result<std::optional<ResidentRecord>> voter = Load<ResidentRecord>(kv_, ResidentKey(resident));
     if (!voter || !*voter) return !(corrupt = true);
     if ((*voter)->revoked) return true;
+    // A ballot cast before the current registration belongs to a registration that was
+    // revoked (or expired) since: the new registration does not bring it back.
+    if (record->cast_at_height < (*voter)->registered_at_height) return true;
     counted.insert(resident);
     ++ballots;
     std::map<std::uint32_t, TallyBallot> split;
@@ -680,6 +706,20 @@ Result<void> Execution::CloseRound() {
         spending[u.voters[v]].entries.push_back({unit, outcome->voter_spent[v]});
       }
     }
+    if (result.support.empty()) {
+      // No money or no proposals in this unit: nothing is funded, but the support each
+      // proposal had is still on record.
+      std::vector<ProjectSupport> support(u.proposal_ids.size());
+      for (std::size_t i = 0; i < support.size(); ++i) support[i].proposal_id = u.proposal_ids[i];
+      for (const TallyBallot& ballot : u.input.ballots) {
+        for (std::size_t k = 0; k < ballot.projects.size(); ++k) {
+          ProjectSupport& s = support[ballot.projects[k]];
+          s.approvals += 1;
+          s.points += ballot.points.empty() ? 1 : ballot.points[k];
+        }
+      }
+      result.support = std::move(support);
+    }
     tally.units.push_back(std::move(result));
   }
 
@@ -691,7 +731,9 @@ Result<void> Execution::CloseRound() {
   kv_.Scan(Key("res/"), [&](ByteView key, ByteView value) {
     proto::Result<ResidentRecord> record = proto::Decode<ResidentRecord>(value);
     if (!record) return !(corrupt = true);
-    const bool current = !record->revoked && (record->expires_at_height == 0 || record->expires_at_height > block_.height);
+    // On the roll for this round: not revoked. A registration that expired since still
+    // counts, as its ballot does, so that turnout never exceeds the roll.
+    const bool current = !record->revoked;
     ResidentId resident;
     std::copy(key.end() - 32, key.end(), resident.bytes.begin());
     const bool voted = counted.count(resident) != 0;
@@ -708,8 +750,13 @@ Result<void> Execution::CloseRound() {
     tally.districts.push_back(summary);
   }
 
-  Store(kv_, TallyKey(p->round_id), tally);
-  for (const auto& [resident, entries] : spending) Store(kv_, SpendingKey(p->round_id, resident), entries);
+  // Exact fractions have no fixed size: a pathological round (e.g. point totals that are
+  // many distinct large primes) could make one too long to store. Refuse the close then,
+  // rather than abort every node on the same block.
+  if (Result<void> fits = StoreChecked(kv_, TallyKey(p->round_id), tally); !fits) return fits;
+  for (const auto& [resident, entries] : spending) {
+    if (Result<void> fits = StoreChecked(kv_, SpendingKey(p->round_id, resident), entries); !fits) return fits;
+  }
   round->closed = true;
   round->closed_at_height = block_.height;
   Store(kv_, RoundKey(p->round_id), *round);

@@ -176,19 +176,20 @@ TEST_F(Properties, ReplayGivesTheSameStateAndBallotOrderDoesNotMatter) {
 
 TEST_F(Closing, NobodyIsCountedTwiceHoweverOftenSheVotes) {
   OpenRoundWithProposals(RoundConstitution(), {{60'000, 0}, {50'000, 0}});
-  for (int i = 0; i < 5; ++i) {
-    Ok(resident(1), TxKind::kCastBallot, Approve(1, {static_cast<std::uint32_t>(1 + i % 2)}));
-    ++height_;
-  }
+  // A clerk enters her paper ballot, then she votes five times herself, ending on project 1.
   Ok(clerk(), TxKind::kAssistedBallot,
      proto::AssistedBallot{proto::ResidentIdOfKey(resident(1).public_key()), "BOX-9", Approve(1, {2})});
+  for (int i = 0; i < 5; ++i) {
+    ++height_;
+    Ok(resident(1), TxKind::kCastBallot, Approve(1, {static_cast<std::uint32_t>(1 + i % 2)}));
+  }
   Ok(resident(2), TxKind::kCastBallot, Approve(1, {1}));
   height_ = 40;
   Ok(clerk(), TxKind::kCloseRound, proto::CloseRound{1});
   const TallyRecord tally = contracts_.Tally(kv_, 1).value().value();
   EXPECT_EQ(tally.ballots, 2u);
-  EXPECT_EQ(tally.units[0].support[0].approvals, 1u);  // resident 2 only; resident 1's last ballot is for 2
-  EXPECT_EQ(tally.units[0].support[1].approvals, 1u);
+  EXPECT_EQ(tally.units[0].support[0].approvals, 2u);  // residents 1 and 2, once each
+  EXPECT_EQ(tally.units[0].support[1].approvals, 0u);
   EXPECT_EQ(contracts_.ReplacedBallots(kv_, 1, proto::ResidentIdOfKey(resident(1).public_key())).value().size(), 5u);
 }
 
@@ -204,6 +205,47 @@ TEST_F(Closing, AnAdd1TallyThatHitsItsRaiseLimitStillClosesTheRound) {
   EXPECT_EQ(unit.add1_stop, static_cast<std::uint8_t>(Add1Stop::kRaiseLimit));
   EXPECT_EQ(unit.add1_steps, kTallyAdd1RaisesMax);
   EXPECT_EQ(unit.funded_in_order, (std::vector<std::uint32_t>{2}));
+}
+
+TEST_F(Closing, ReRegistrationDoesNotBringBackAVoidedBallot) {
+  OpenRoundWithProposals(RoundConstitution(), {{60'000, 0}, {50'000, 0}});
+  Ok(resident(1), TxKind::kCastBallot, Approve(1, {1}));
+  const proto::ResidentId id = proto::ResidentIdOfKey(resident(1).public_key());
+  Ok(clerk(), TxKind::kRevokeResident, proto::RevokeResident{id, "registered in error"});
+  ++height_;
+  Register(1, {2});
+  height_ = 40;
+  Ok(clerk(), TxKind::kCloseRound, proto::CloseRound{1});
+  const TallyRecord tally = contracts_.Tally(kv_, 1).value().value();
+  EXPECT_EQ(tally.ballots, 0u);
+  EXPECT_TRUE(tally.units[0].funded_in_order.empty());
+}
+
+TEST_F(Closing, AnExpiredRegistrationsBallotStillCounts) {
+  Ok(clerk(), TxKind::kRegisterResident, proto::RegisterResident{resident(9).public_key(), {1}, 35});
+  OpenRoundWithProposals(RoundConstitution(), {{60'000, 0}});
+  Ok(resident(9), TxKind::kCastBallot, Approve(1, {1}));
+  height_ = 40;
+  Ok(clerk(), TxKind::kCloseRound, proto::CloseRound{1});
+  const TallyRecord tally = contracts_.Tally(kv_, 1).value().value();
+  EXPECT_EQ(tally.ballots, 1u);
+  EXPECT_EQ(tally.districts[0].ballots, 1u);
+  EXPECT_LE(tally.districts[0].ballots, tally.districts[0].registered);
+}
+
+TEST_F(Closing, APoolWithoutMoneyStillRecordsItsSupport) {
+  proto::Constitution c = RoundConstitution();
+  c.district_budgets = {{1, 100'000}};  // nothing left for city-wide proposals
+  OpenRoundWithProposals(c, {{10'000, 0}, {20'000, 1}});
+  Ok(resident(1), TxKind::kCastBallot, Approve(1, {1, 2}));
+  height_ = 40;
+  Ok(clerk(), TxKind::kCloseRound, proto::CloseRound{1});
+  const TallyRecord tally = contracts_.Tally(kv_, 1).value().value();
+  ASSERT_EQ(tally.units.size(), 2u);
+  EXPECT_EQ(tally.units[0].budget, 0u);
+  EXPECT_TRUE(tally.units[0].funded_in_order.empty());
+  EXPECT_EQ(tally.units[0].support, (std::vector<ProjectSupport>{{1, 1, 1}}));
+  EXPECT_EQ(tally.units[1].funded_in_order, (std::vector<std::uint32_t>{2}));
 }
 
 TEST_F(Closing, ARevokedResidentsBallotStaysOnRecordButIsNotCounted) {

@@ -70,6 +70,7 @@ TEST_F(Envelope, RefusesReplayExpiryLongWindowsAndOtherChains) {
   const proto::VerifiedTx tx =
       Signed(clerk(), TxKind::kRegisterResident, proto::RegisterResident{resident(1).public_key(), {1}, 0});
   ASSERT_TRUE(Apply(tx).has_value());
+  height_ = tx.tx().body.valid_until_height;  // the last height it is valid at: still refused
   Result<Applied> replay = Apply(tx);
   ASSERT_FALSE(replay.has_value());
   EXPECT_EQ(replay.error().code, TxError::kReplayed);
@@ -80,12 +81,16 @@ TEST_F(Envelope, RefusesReplayExpiryLongWindowsAndOtherChains) {
   auto sign = [&](proto::TxBody b) {
     return proto::VerifyTx(proto::SignTx(std::move(b), clerk(), proto::testing::Filled(0)).value()).value();
   };
-  EXPECT_EQ(Apply(sign(body)).error().code, TxError::kTxExpired);
+  const auto refused_with = [&](const proto::TxBody& b) {
+    Result<Applied> applied = Apply(sign(b));
+    return applied.has_value() ? std::string("accepted") : std::string(TxErrorName(applied.error().code));
+  };
+  EXPECT_EQ(refused_with(body), "tx_expired");
   body.valid_until_height = height_ + kTxValidityWindowMax + 1;
-  EXPECT_EQ(Apply(sign(body)).error().code, TxError::kTxWindowTooLong);
+  EXPECT_EQ(refused_with(body), "tx_window_too_long");
   body.valid_until_height = height_ + 10;
   body.chain_id = proto::ChainId::Parse("another-city").value();
-  EXPECT_EQ(Apply(sign(body)).error().code, TxError::kWrongChain);
+  EXPECT_EQ(refused_with(body), "wrong_chain");
 }
 
 TEST_F(Envelope, ExpiredNoncesArePrunedAndStayRefusedUntilThen) {
@@ -99,7 +104,9 @@ TEST_F(Envelope, ExpiredNoncesArePrunedAndStayRefusedUntilThen) {
   height_ += 1;  // can no longer be valid: forgotten, and refused as expired instead
   contracts_.BeginBlock(kv_, Block());
   EXPECT_EQ(kv_.entries().size(), with_nonce - 1);
-  EXPECT_EQ(Apply(tx).error().code, TxError::kTxExpired);
+  Result<Applied> late = Apply(tx);
+  ASSERT_FALSE(late.has_value());
+  EXPECT_EQ(late.error().code, TxError::kTxExpired);
 }
 
 TEST_F(Envelope, MalformedPayloadAndUnsupportedKind) {
@@ -134,6 +141,9 @@ TEST_F(Rounds, OpenAmendThenFrozenOnceVotingStarts) {
   c.total_budget = 200'000;
   const Rejection frozen = Refused(clerk(), TxKind::kOpenRound, proto::OpenRound{c}, TxError::kRoundFrozen);
   EXPECT_NE(frozen.message.find("frozen"), std::string::npos);
+  c.voting_start = 100;  // moving voting later once it has started is a change too
+  c.voting_end = 200;
+  Refused(clerk(), TxKind::kOpenRound, proto::OpenRound{c}, TxError::kRoundFrozen);
 }
 
 TEST_F(Rounds, RefusesAConstitutionWhoseVotingHasStartedOrUnknownDistricts) {
@@ -166,7 +176,7 @@ TEST_F(Proposals, SubmitAndReviewInTheirPhases) {
   Refused(resident(1), TxKind::kSubmitProposal, p, TxError::kProposalOutsideDistrict);
   p.district = 0;
   p.cost = 100'001;
-  Refused(resident(1), TxKind::kSubmitProposal, p, TxError::kBallotOverBudget);
+  Refused(resident(1), TxKind::kSubmitProposal, p, TxError::kProposalOverBudget);
   p.round_id = 5;
   Refused(resident(1), TxKind::kSubmitProposal, p, TxError::kUnknownRound);
 
@@ -176,6 +186,9 @@ TEST_F(Proposals, SubmitAndReviewInTheirPhases) {
   review.proposal_id = 2;
   Refused(clerk(), TxKind::kReviewProposal, review, TxError::kUnknownProposal);
   review.proposal_id = 1;
+  review.adjusted_cost = 100'001;
+  Refused(clerk(), TxKind::kReviewProposal, review, TxError::kProposalOverBudget);
+  review.adjusted_cost = 11'500;
   Ok(clerk(), TxKind::kReviewProposal, review);
   Refused(clerk(), TxKind::kReviewProposal, review, TxError::kAlreadyReviewed);
   const auto proposals = contracts_.Proposals(kv_, 1).value();
@@ -262,10 +275,36 @@ TEST_F(Ballots, AssistedBallotsFollowTheSameReplaceRule) {
 }
 
 TEST_F(Ballots, APaperOnlyResidentCannotSignForHerself) {
-  // A paper resident has no key, so no transaction of hers can verify: the only way in is a
-  // clerk's assisted ballot, checked above. Here: a key resident named like a paper one.
-  Ok(clerk(), TxKind::kRegisterPaperResident, proto::RegisterPaperResident{"NORTH-P-8", {1}, 0});
-  EXPECT_EQ(contracts_.Resident(kv_, proto::PaperResidentId(chain_, "NORTH-P-8")).value()->kind, ResidentKind::kPaper);
+  // Store a paper-only record under a key resident's id, as if her key had been registered
+  // as a paper resident: a ballot she signs herself must still be refused.
+  ResidentRecord paper;
+  paper.kind = ResidentKind::kPaper;
+  paper.districts = {1};
+  Bytes key = {'r', 'e', 's', '/'};
+  const proto::ResidentId id = proto::ResidentIdOfKey(resident(5).public_key());
+  key.insert(key.end(), id.bytes.begin(), id.bytes.end());
+  kv_.Put(key, proto::Encode(paper).value());
+  const Rejection refused = Refused(resident(5), TxKind::kCastBallot, Approve(1, {1}), TxError::kNotRegistered);
+  EXPECT_NE(refused.message.find("assisted"), std::string::npos) << refused.message;
+}
+
+TEST_F(Ballots, AnOldBallotResubmittedLaterCannotUndoANewerOne) {
+  // The resident signs A, then B with a higher nonce; B is applied first (A was delayed,
+  // or refused earlier and rebroadcast by someone): A must not replace B.
+  const proto::VerifiedTx a = Signed(resident(1), TxKind::kCastBallot, Approve(1, {1}));
+  const proto::VerifiedTx b = Signed(resident(1), TxKind::kCastBallot, Approve(1, {4}));
+  ASSERT_TRUE(Apply(b).has_value());
+  Result<Applied> stale = Apply(a);
+  ASSERT_FALSE(stale.has_value());
+  EXPECT_EQ(stale.error().code, TxError::kStaleBallot);
+  EXPECT_EQ(contracts_.CountedBallot(kv_, 1, proto::ResidentIdOfKey(resident(1).public_key())).value()->tx_id, b.id());
+}
+
+TEST_F(Ballots, AClerkCannotOverruleABallotTheResidentCastHerself) {
+  const proto::ResidentId id = proto::ResidentIdOfKey(resident(1).public_key());
+  Ok(resident(1), TxKind::kCastBallot, Approve(1, {1}));
+  Refused(clerk(), TxKind::kAssistedBallot, proto::AssistedBallot{id, "BOX-1/9", Approve(1, {4})},
+          TxError::kSelfCastBallotCounts);
 }
 
 class KnapsackAndCumulative : public ContractsTest {};
@@ -276,6 +315,19 @@ TEST_F(KnapsackAndCumulative, KnapsackBallotsStayWithinBudget) {
   const Rejection over = Refused(resident(1), TxKind::kCastBallot, Approve(1, {1, 2, 3}), TxError::kBallotOverBudget);
   EXPECT_NE(over.message.find("110000"), std::string::npos) << over.message;
   Ok(resident(1), TxKind::kCastBallot, Approve(1, {1, 2}));
+}
+
+TEST_F(KnapsackAndCumulative, KnapsackBudgetsArePerDistrictAndPointsAreOne) {
+  Register(1, {1});
+  proto::Constitution c = RoundConstitution(proto::BallotType::kKnapsack);
+  c.district_budgets = {{1, 40'000}};  // 60k left for the city-wide pool
+  OpenRoundWithProposals(c, {{30'000, 1}, {20'000, 1}, {50'000, 0}, {20'000, 0}});
+  const Rejection district = Refused(resident(1), TxKind::kCastBallot, Approve(1, {1, 2}), TxError::kBallotOverBudget);
+  EXPECT_NE(district.message.find("district 1"), std::string::npos) << district.message;
+  const Rejection pool = Refused(resident(1), TxKind::kCastBallot, Approve(1, {3, 4}), TxError::kBallotOverBudget);
+  EXPECT_NE(pool.message.find("city-wide"), std::string::npos) << pool.message;
+  Refused(resident(1), TxKind::kCastBallot, proto::Ballot{1, {{1, 2}}}, TxError::kBallotBadPoints);
+  Ok(resident(1), TxKind::kCastBallot, Approve(1, {1, 3}));
 }
 
 TEST_F(KnapsackAndCumulative, CumulativeBallotsRespectTotalAndPerProjectCaps) {

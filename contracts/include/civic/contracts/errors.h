@@ -37,7 +37,11 @@ enum class TxError : std::uint8_t {
   kRoundClosed,
   kUnsupportedKind,          // a kind the budgeting contracts do not handle (e.g. validator changes)
   kCorruptState,             // a stored record does not decode: the node must stop
-  kTallyFailed,              // the round is beyond what the tally can count (tally.h limits)
+  kTallyFailed,              // the round is beyond what the tally can count or store
+  kProposalOverBudget,       // a proposal (or its adjusted cost) costs more than the round's budget
+  kTooManyProposals,         // the round holds kProposalsPerRoundMax proposals already
+  kStaleBallot,              // a ballot signed before the one that counts (a lower nonce)
+  kSelfCastBallotCounts,     // an assisted ballot cannot replace one the resident cast herself
 };
 
 std::string_view TxErrorName(TxError code);  // "not_clerk", "wrong_phase", ...

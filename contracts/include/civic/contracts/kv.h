@@ -46,7 +46,7 @@ class MemoryKv final : public KvView {
   MemoryKv(const MemoryKv& other);
   MemoryKv& operator=(const MemoryKv& other);
   MemoryKv(MemoryKv&&) = default;
-  MemoryKv& operator=(MemoryKv&&) = default;
+  MemoryKv& operator=(MemoryKv&& other) noexcept;
   ~MemoryKv() override = default;
 
   std::optional<Bytes> Get(ByteView key) const override;

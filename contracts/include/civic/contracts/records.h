@@ -125,6 +125,7 @@ struct BallotRecord {
   proto::Hash32 tx_id;
   std::uint64_t cast_at_height = 0;
   proto::SchnorrPublicKey cast_by;     // the resident, or the clerk for an assisted ballot
+  std::uint64_t nonce = 0;             // of the transaction: a later ballot by cast_by needs a higher one
   std::string paper_ballot_reference;  // empty unless assisted
   std::uint32_t sequence = 0;          // 0 for the first ballot, then 1, 2, ...
   proto::Hash32 replaced_by;           // all zero while it counts
@@ -132,7 +133,7 @@ struct BallotRecord {
   friend bool operator==(const BallotRecord&, const BallotRecord&) = default;
   template <class Archive>
   void serialize(Archive& ar) {
-    ar(proto::List(choices, proto::kBallotChoicesMax), tx_id, cast_at_height, cast_by,
+    ar(proto::List(choices, proto::kBallotChoicesMax), tx_id, cast_at_height, cast_by, nonce,
        proto::Bounded(paper_ballot_reference, proto::kReferenceBytesMax), sequence, replaced_by);
   }
 };
@@ -176,8 +177,8 @@ struct UnitResult {
 // Turnout and funding per district, beside each district's share of the roll.
 struct DistrictSummary {
   std::uint32_t district = 0;
-  std::uint64_t registered = 0;  // residents on the roll at closing (not revoked)
-  std::uint64_t ballots = 0;     // of those, residents with a counted ballot
+  std::uint64_t registered = 0;  // residents on the roll at closing (not revoked; expired ones too)
+  std::uint64_t ballots = 0;     // of those, residents whose ballot counted
   std::uint64_t funded = 0;      // cost of the funded proposals located in the district
 
   friend bool operator==(const DistrictSummary&, const DistrictSummary&) = default;

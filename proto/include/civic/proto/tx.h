@@ -2,10 +2,13 @@
 //
 // A Tx is a TxBody and a BIP-340 signature by body.signer over
 //   TaggedHash(body.chain_id, Domain::kTransaction, Encode(body)).
-// Replay protection: a signer's (nonce, valid_until_height) pair. The ledger refuses a
-// (signer, nonce) it has seen, and refuses a transaction after valid_until_height, so the set
-// of nonces it must remember stays bounded. A resident who signs a ballot offline picks how
-// long it stays valid.
+// Replay protection: the ledger refuses a transaction after its valid_until_height, and
+// remembers every (signer, nonce, valid_until_height) that took effect until then, so the
+// same signed transaction never counts twice and what it must remember stays bounded. A
+// resident who signs a ballot offline picks how long it stays valid. Wallets number a
+// signer's transactions in increasing nonces: a ballot only replaces an earlier ballot of
+// the same signer if its nonce is higher, so an old signed ballot resubmitted later cannot
+// undo a newer choice.
 #pragma once
 
 #include <cstdint>
