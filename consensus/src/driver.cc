@@ -287,6 +287,19 @@ Driver::Handled Driver::HandleStepChange() {
     // Line 47 again in the new step, then the proposal rules (22, 28, 36, 49) with the
     // stored proposal. A faulty proposer may have sent several: we take the first we got.
     if (precommit_any) AddPending(PrecommitAny{});
+    // Lines 44 and 34 too, when entering the prevote step. The model re-checks only the
+    // proposal rules here (its handleStepChange asks in a TODO whether that costs liveness;
+    // it does, the simulator found it): 2f+1 prevotes that arrived while we were still
+    // proposing, or in a lower round, were reported then, when line 34 could not fire, and
+    // would never be reported again, so no prevote timeout would ever be scheduled and we
+    // would never precommit. Queued, they run after the proposal rules, as line 47 does.
+    if (state_.pending_step_change == Step::kPrevote) {
+      if (state_.keeper.HasQuorum(cs.round, VoteType::kPrevote, std::nullopt)) {
+        AddPending(PolkaNil{});
+      } else if (state_.keeper.HasQuorumAny(cs.round, VoteType::kPrevote)) {
+        AddPending(PolkaAny{});
+      }
+    }
     const Proposal stored = *proposal;  // HandleProposal may add to proposals
     return HandleProposal(stored, Validity::kValid);
   }

@@ -36,7 +36,30 @@ Engine::Engine(EngineConfig config, proto::Ed25519KeyPair key, ValidatorSchedule
       schedule_(std::move(schedule)),
       proposer_(MakeProposer(schedule_, height)),
       proposer_from_(schedule_.EffectiveFrom(height)),
-      driver_(signer_.public_key(), height, schedule_.SetAt(height), proposer_) {}
+      driver_(signer_.public_key(), height, schedule_.SetAt(height), proposer_) {
+  // A restart at the height of our last signature: take back the lock we held then (safety.h
+  // says why it must survive). The polka that set it also made it our valid value and round
+  // (lines 38-43), which a later polka may have replaced; the older pair is still a real polka
+  // to re-propose with.
+  if (signer_.last_signed() && signer_.last_signed()->height == height && signer_.last_signed()->lock) {
+    const Lock& lock = *signer_.last_signed()->lock;
+    DriverState state = driver_.state();
+    state.round.locked_round = Round{lock.round};
+    state.round.locked_value = lock.value;
+    state.round.valid_round = Round{lock.round};
+    state.round.valid_value = lock.value;
+    driver_ = Driver(std::move(state), proposer_);
+  }
+  // A restart at the height of our last signature: that vote may never have left (a crash
+  // between persisting and sending it, or a network that lost it), and the others may be
+  // waiting for it in the round we had reached, unable to make 2f+1 without us, while we
+  // cannot sign anything else there (tendermint issue 5804). Send it again once we can
+  // rebuild it; see TryResend. A lost proposal needs nothing: its round times out.
+  if (signer_.last_signed() && signer_.last_signed()->height == height &&
+      signer_.last_signed()->step != SignedStep::kProposal) {
+    resend_ = signer_.last_signed();
+  }
+}
 
 proto::Result<Actions> Engine::Step(const Event& event) {
   if (std::holds_alternative<StartEvent>(event)) {
@@ -44,6 +67,7 @@ proto::Result<Actions> Engine::Step(const Event& event) {
     if (started_) return out;
     started_ = true;
     Run(StartInput{}, out);
+    TryResend(std::nullopt, out);  // a nil vote needs nothing more to rebuild
     return out;
   }
   if (!started_) return Fail(ErrorCode::kInvalidArgument, "the engine has not started: send StartEvent first");
@@ -99,6 +123,7 @@ proto::Result<Actions> Engine::OnProposal(const Proposal& proposal) {
     return out;  // a copy
   }
   if (proto::Result<void> ok = VerifyProposal(config_.chain_id, proposal); !ok) return tl::unexpected(ok.error());
+  if (resend_ && resend_->round == body.round) TryResend(body.block_hash, out);
   std::vector<Proposal>& taken = taken_proposals_[body.round];
   if (!taken.empty()) {
     // A second, different proposal of one proposer for one round: evidence, once.
@@ -144,6 +169,7 @@ proto::Result<Actions> Engine::OnVote(const proto::Vote& vote) {
     return Fail(ErrorCode::kInvalidArgument, "validator " + proto::ToHex(body.validator) +
                                                  " already has votes in too many rounds above ours; resend later");
   }
+  if (resend_ && resend_->round == body.round && body.block_hash) TryResend(body.block_hash, out);
   Run(VoteInput{vote}, out);
   return out;
 }
@@ -182,19 +208,36 @@ Actions Engine::OnProposalValue(const ProposalValueEvent& answer) {
   value_requested_.reset();
   validity_.emplace(answer.value, Validity::kValid);  // the application vouches for its own block
   Run(ProposeValueInput{answer.value}, out);
+  // A proposal of this very block may be waiting for validation: e.g. our own proposal from
+  // before a restart, handed back by block sync while the application, asked again, gives us
+  // the same block. Its answer is known now (found by the simulator, tests/consensus/sim.h).
+  RunAwaiting(answer.value, out);
   return out;
 }
 
 Actions Engine::OnValidation(const ValidationEvent& answer) {
   Actions out;
   if (decided_ || answer.height != height()) return out;
-  if (!validity_.emplace(answer.value, answer.validity).second) return out;  // answered before
+  validity_.emplace(answer.value, answer.validity);  // the first answer for a value stands
+  RunAwaiting(answer.value, out);
+  return out;
+}
+
+// Every proposal that waited for the validity of `value` goes to the driver, now that the
+// answer is known, whichever way it became known (the application's validation, or the
+// application handing us that block to propose): none may wait for an answer already given.
+void Engine::RunAwaiting(const ValueId& value, Actions& out) {
+  const auto known = validity_.find(value);
+  CIVIC_ASSERT(known != validity_.end());
+  const Validity validity = known->second;
   std::vector<Proposal> ready;
   std::vector<Proposal> still;
-  for (Proposal& p : awaiting_validation_) (p.body.block_hash == answer.value ? ready : still).push_back(std::move(p));
+  for (Proposal& p : awaiting_validation_) (p.body.block_hash == value ? ready : still).push_back(std::move(p));
   awaiting_validation_ = std::move(still);
-  for (const Proposal& p : ready) Run(ProposalInput{p, answer.validity}, out);
-  return out;
+  for (const Proposal& p : ready) {
+    if (decided_) return;  // the rest of this height no longer matters
+    Run(ProposalInput{p, validity}, out);
+  }
 }
 
 proto::Result<Actions> Engine::OnCommitted(const CommittedEvent& committed) {
@@ -237,6 +280,32 @@ void Engine::StartHeight(Height height) {
   awaiting_validation_.clear();
   taken_proposals_.clear();
   vote_evidence_reported_ = 0;
+  resend_.reset();
+}
+
+// The record keeps only the digest of the vote we signed last, so we rebuild the vote from a
+// candidate value (nil, or a value we heard of in that round: a proposal, or someone else's
+// vote) and send it if the digest matches. It is the very message we signed before, so
+// sending it again cannot conflict with anything; the signer agrees (same point, same digest)
+// and Ed25519 gives the same signature. Once we signed past it, our newer messages speak for
+// us and the signer refuses: nothing more to do.
+void Engine::TryResend(const NilOrValue& value, Actions& out) {
+  if (!resend_ || decided_) return;
+  proto::VoteBody body;
+  body.type = resend_->step == SignedStep::kPrevote ? proto::VoteType::kPrevote : proto::VoteType::kPrecommit;
+  body.height = resend_->height;
+  body.round = resend_->round;
+  body.block_hash = value;
+  body.validator = signer_.public_key();
+  const proto::Result<proto::Hash32> digest = proto::VoteSigningDigest(config_.chain_id, body);
+  if (!digest || *digest != resend_->digest) return;  // not this one
+  const std::optional<Lock> lock = resend_->lock;      // the record exactly as it was persisted
+  resend_.reset();
+  proto::Result<SignedVote> signed_vote = signer_.SignVote(body, lock);
+  if (!signed_vote) return;
+  out.push_back(PersistSigned{signed_vote->record});  // already durable: the store accepts it without a write
+  out.push_back(BroadcastVote{signed_vote->vote});
+  Run(VoteInput{signed_vote->vote}, out);  // it counts for us, as it does for everyone
 }
 
 // Feeds one input to the driver, then whatever the driver queued for itself and our own
@@ -277,7 +346,7 @@ void Engine::Handle(const RoundOutput& output, Actions& out, std::vector<DriverI
     body.block_hash = proposal->value;
     if (proposal->valid_round != kNilRound) body.valid_round = WireRound(proposal->valid_round);
     body.proposer = signer_.public_key();
-    proto::Result<SignedProposal> signed_proposal = signer_.SignProposal(body);
+    proto::Result<SignedProposal> signed_proposal = signer_.SignProposal(body, CurrentLock());
     // Refused: we signed something else here before a restart. Stay silent this round.
     if (!signed_proposal) return;
     out.push_back(PersistSigned{signed_proposal->record});
@@ -298,7 +367,7 @@ void Engine::Handle(const RoundOutput& output, Actions& out, std::vector<DriverI
     body.round = WireRound(vote->round);
     body.block_hash = vote->value;
     body.validator = signer_.public_key();
-    proto::Result<SignedVote> signed_vote = signer_.SignVote(body);
+    proto::Result<SignedVote> signed_vote = signer_.SignVote(body, CurrentLock());
     if (!signed_vote) return;  // refused after a restart: stay silent in this step
     out.push_back(PersistSigned{signed_vote->record});
     out.push_back(BroadcastVote{signed_vote->vote});
@@ -314,6 +383,13 @@ void Engine::Handle(const RoundOutput& output, Actions& out, std::vector<DriverI
   }
   // NoOutput and NotApplicable: nothing to do. SkipRound never leaves the driver.
   CIVIC_ASSERT(!std::holds_alternative<SkipRound>(output));
+}
+
+// Our lock now, as the safety record keeps it.
+std::optional<Lock> Engine::CurrentLock() const {
+  const RoundState& state = driver_.state().round;
+  if (state.locked_round == kNilRound || !state.locked_value) return std::nullopt;
+  return Lock{WireRound(state.locked_round), *state.locked_value};
 }
 
 void Engine::ReportNewEvidence(Actions& out) {

@@ -4,6 +4,14 @@
 
 #include "civic/proto/assert.h"
 
+// CIVIC_CONSENSUS_BROKEN_* breaks consensus on purpose, so that tests/consensus can show the
+// simulator catches it (tests/README.md, "Consensus simulation"). Only the test-only object
+// libraries there define it, together with CIVIC_CONSENSUS_TEST_ONLY_BUILD; anything else
+// defining it fails to build.
+#if defined(CIVIC_CONSENSUS_BROKEN_IGNORE_LOCK) && !defined(CIVIC_CONSENSUS_TEST_ONLY_BUILD)
+#error "CIVIC_CONSENSUS_BROKEN_IGNORE_LOCK is for tests/consensus's broken variants only"
+#endif
+
 namespace civic::consensus {
 namespace {
 
@@ -70,6 +78,9 @@ class Transition {
   // Lines 22-27: <PROPOSAL, h_p, round_p, v, -1> while step_p = propose, v valid.
   RoundTransition operator()(const ProposalFresh& in) const {
     if (s_.step != Step::kPropose) return Unchanged(s_, "proposal: not in the propose step");
+#ifdef CIVIC_CONSENSUS_BROKEN_IGNORE_LOCK
+    return Prevote(s_, in.value);  // broken on purpose: line 23 ignored
+#endif
     // Line 23: not locked, or locked on this very value.
     if (s_.locked_round == kNilRound || s_.locked_value == in.value) return Prevote(s_, in.value);  // line 24
     return Prevote(s_, std::nullopt);  // line 26; line 27 sets step_p <- prevote in both
@@ -87,6 +98,9 @@ class Transition {
     if (s_.step != Step::kPropose || in.valid_round < 0 || in.valid_round >= s_.round) {
       return Unchanged(s_, "proposal with polka of a previous round: not in propose step, or vr not in [0, round)");
     }
+#ifdef CIVIC_CONSENSUS_BROKEN_IGNORE_LOCK
+    return Prevote(s_, in.value);  // broken on purpose: line 29 ignored
+#endif
     // Line 29: our lock is no newer than that polka, or it is on this value.
     if (s_.locked_round <= in.valid_round || s_.locked_value == in.value) return Prevote(s_, in.value);  // line 30
     return Prevote(s_, std::nullopt);  // line 32; line 33 sets step_p <- prevote in both

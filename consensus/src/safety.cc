@@ -5,6 +5,14 @@
 
 #include "civic/proto/codec_impl.h"
 
+// CIVIC_CONSENSUS_BROKEN_* breaks consensus on purpose, so that tests/consensus can show the
+// simulator catches it (tests/README.md, "Consensus simulation"). Only the test-only object
+// libraries there define it, together with CIVIC_CONSENSUS_TEST_ONLY_BUILD; anything else
+// defining it fails to build.
+#if defined(CIVIC_CONSENSUS_BROKEN_SIGN_TWICE) && !defined(CIVIC_CONSENSUS_TEST_ONLY_BUILD)
+#error "CIVIC_CONSENSUS_BROKEN_SIGN_TWICE is for tests/consensus's broken variants only"
+#endif
+
 namespace civic::consensus {
 namespace {
 
@@ -30,6 +38,9 @@ std::string Describe(const LastSigned& record) {
 bool IsKnownValue(SignedStep step) { return step >= SignedStep::kProposal && step <= SignedStep::kPrecommit; }
 
 proto::Result<void> CheckSigningOrder(const std::optional<LastSigned>& last, const LastSigned& next) {
+#ifdef CIVIC_CONSENSUS_BROKEN_SIGN_TWICE
+  return {};  // broken on purpose: anything may be signed, anywhere, again
+#endif
   if (!last || last->Point() < next.Point()) return {};
   if (last->Point() == next.Point()) {
     if (last->digest == next.digest) return {};  // the same message again: same signature
@@ -43,27 +54,34 @@ proto::Result<void> CheckSigningOrder(const std::optional<LastSigned>& last, con
 SafetySigner::SafetySigner(proto::ChainId chain_id, proto::Ed25519KeyPair key, std::optional<LastSigned> persisted)
     : chain_id_(std::move(chain_id)), key_(std::move(key)), last_(std::move(persisted)) {}
 
-proto::Result<SignedVote> SafetySigner::SignVote(const proto::VoteBody& body) {
+namespace {
+LastSigned Record(std::uint64_t height, std::uint32_t round, SignedStep step, const proto::Hash32& digest,
+                  const std::optional<Lock>& lock) {
+  return LastSigned{lock ? kLastSignedVersionLocked : kLastSignedVersion, height, round, step, digest, lock};
+}
+}  // namespace
+
+proto::Result<SignedVote> SafetySigner::SignVote(const proto::VoteBody& body, const std::optional<Lock>& lock) {
   if (body.validator != key_.public_key()) {
     return Fail(ErrorCode::kInvalidArgument, "vote's validator is not this signer's key");
   }
   proto::Result<proto::Hash32> digest = proto::VoteSigningDigest(chain_id_, body);
   if (!digest) return tl::unexpected(digest.error());
   const SignedStep step = body.type == proto::VoteType::kPrevote ? SignedStep::kPrevote : SignedStep::kPrecommit;
-  LastSigned record{kLastSignedVersion, body.height, body.round, step, *digest};
+  const LastSigned record = Record(body.height, body.round, step, *digest, lock);
   if (proto::Result<void> ok = CheckSigningOrder(last_, record); !ok) return tl::unexpected(ok.error());
   proto::Vote vote{body, key_.Sign(digest->view())};
   last_ = record;
   return SignedVote{std::move(vote), record};
 }
 
-proto::Result<SignedProposal> SafetySigner::SignProposal(const ProposalBody& body) {
+proto::Result<SignedProposal> SafetySigner::SignProposal(const ProposalBody& body, const std::optional<Lock>& lock) {
   if (body.proposer != key_.public_key()) {
     return Fail(ErrorCode::kInvalidArgument, "proposal's proposer is not this signer's key");
   }
   proto::Result<proto::Hash32> digest = ProposalSigningDigest(chain_id_, body);
   if (!digest) return tl::unexpected(digest.error());
-  LastSigned record{kLastSignedVersion, body.height, body.round, SignedStep::kProposal, *digest};
+  const LastSigned record = Record(body.height, body.round, SignedStep::kProposal, *digest, lock);
   if (proto::Result<void> ok = CheckSigningOrder(last_, record); !ok) return tl::unexpected(ok.error());
   Proposal proposal{body, key_.Sign(digest->view())};
   last_ = record;

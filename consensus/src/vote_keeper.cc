@@ -5,6 +5,14 @@
 
 #include "civic/proto/assert.h"
 
+// CIVIC_CONSENSUS_BROKEN_* breaks consensus on purpose, so that tests/consensus can show the
+// simulator catches it (tests/README.md, "Consensus simulation"). Only the test-only object
+// libraries there define it, together with CIVIC_CONSENSUS_TEST_ONLY_BUILD; anything else
+// defining it fails to build.
+#if defined(CIVIC_CONSENSUS_BROKEN_WEAK_QUORUM) && !defined(CIVIC_CONSENSUS_TEST_ONLY_BUILD)
+#error "CIVIC_CONSENSUS_BROKEN_WEAK_QUORUM is for tests/consensus's broken variants only"
+#endif
+
 namespace civic::consensus {
 namespace {
 
@@ -48,6 +56,9 @@ std::optional<Weight> VoteKeeper::WeightOf(const ValidatorId& validator) const {
 }
 
 bool VoteKeeper::IsQuorum(Weight weight) const {
+#ifdef CIVIC_CONSENSUS_BROKEN_WEAK_QUORUM
+  return 3 * weight > total_weight_;  // broken on purpose: f+1 taken for 2f+1
+#endif
   // More than 2/3 of the power. Both sides stay below 2^61 (proto/vote.h bounds).
   return 3 * weight > 2 * total_weight_;
 }

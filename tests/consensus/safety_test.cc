@@ -51,19 +51,19 @@ class MemoryStorage final : public SafetyStorage {
 TEST(SafetySigner, RefusesASecondDifferentVoteAtTheSameStep) {
   const Validators v = MakeValidators({1});
   SafetySigner signer = Signer();
-  ASSERT_TRUE(signer.SignVote(Body(v, VoteType::kPrevote, 3, 1, Block("a"))).has_value());
-  proto::Result<SignedVote> conflicting = signer.SignVote(Body(v, VoteType::kPrevote, 3, 1, Block("b")));
+  ASSERT_TRUE(signer.SignVote(Body(v, VoteType::kPrevote, 3, 1, Block("a")), std::nullopt).has_value());
+  proto::Result<SignedVote> conflicting = signer.SignVote(Body(v, VoteType::kPrevote, 3, 1, Block("b")), std::nullopt);
   ASSERT_FALSE(conflicting.has_value());
   EXPECT_NE(conflicting.error().message.find("equivocation"), std::string::npos) << conflicting.error().message;
-  EXPECT_FALSE(signer.SignVote(Body(v, VoteType::kPrevote, 3, 1, std::nullopt)).has_value());
+  EXPECT_FALSE(signer.SignVote(Body(v, VoteType::kPrevote, 3, 1, std::nullopt), std::nullopt).has_value());
 }
 
 TEST(SafetySigner, SigningTheSameMessageAgainGivesTheSameSignature) {
   const Validators v = MakeValidators({1});
   SafetySigner signer = Signer();
   const proto::VoteBody body = Body(v, VoteType::kPrecommit, 3, 0, Block("a"));
-  const SignedVote first = signer.SignVote(body).value();
-  const SignedVote again = signer.SignVote(body).value();
+  const SignedVote first = signer.SignVote(body, std::nullopt).value();
+  const SignedVote again = signer.SignVote(body, std::nullopt).value();
   EXPECT_EQ(first.vote, again.vote);
   EXPECT_EQ(first.record, again.record);
   EXPECT_TRUE(proto::VerifyVote(TestChain(), first.vote).has_value());
@@ -77,26 +77,26 @@ TEST(SafetySigner, SignsForwardOnlyProposalThenPrevoteThenPrecommit) {
   proposal.round = 2;
   proposal.block_hash = Block("a");
   proposal.proposer = v.id(0);
-  const SignedProposal signed_proposal = signer.SignProposal(proposal).value();
+  const SignedProposal signed_proposal = signer.SignProposal(proposal, std::nullopt).value();
   EXPECT_EQ(signed_proposal.record.step, SignedStep::kProposal);
   EXPECT_TRUE(VerifyProposal(TestChain(), signed_proposal.proposal).has_value());
-  EXPECT_TRUE(signer.SignVote(Body(v, VoteType::kPrevote, 3, 2, Block("a"))).has_value());
-  EXPECT_TRUE(signer.SignVote(Body(v, VoteType::kPrecommit, 3, 2, std::nullopt)).has_value());
+  EXPECT_TRUE(signer.SignVote(Body(v, VoteType::kPrevote, 3, 2, Block("a")), std::nullopt).has_value());
+  EXPECT_TRUE(signer.SignVote(Body(v, VoteType::kPrecommit, 3, 2, std::nullopt), std::nullopt).has_value());
   // Anything earlier is refused: the prevote of this round, any message of an older round.
-  EXPECT_FALSE(signer.SignVote(Body(v, VoteType::kPrevote, 3, 2, Block("a"))).has_value());
-  EXPECT_FALSE(signer.SignVote(Body(v, VoteType::kPrecommit, 3, 1, std::nullopt)).has_value());
-  EXPECT_FALSE(signer.SignVote(Body(v, VoteType::kPrecommit, 2, 9, std::nullopt)).has_value());
-  EXPECT_FALSE(signer.SignProposal(proposal).has_value());
+  EXPECT_FALSE(signer.SignVote(Body(v, VoteType::kPrevote, 3, 2, Block("a")), std::nullopt).has_value());
+  EXPECT_FALSE(signer.SignVote(Body(v, VoteType::kPrecommit, 3, 1, std::nullopt), std::nullopt).has_value());
+  EXPECT_FALSE(signer.SignVote(Body(v, VoteType::kPrecommit, 2, 9, std::nullopt), std::nullopt).has_value());
+  EXPECT_FALSE(signer.SignProposal(proposal, std::nullopt).has_value());
   // Later ones are fine.
-  EXPECT_TRUE(signer.SignVote(Body(v, VoteType::kPrevote, 3, 3, std::nullopt)).has_value());
-  EXPECT_TRUE(signer.SignVote(Body(v, VoteType::kPrevote, 4, 0, std::nullopt)).has_value());
+  EXPECT_TRUE(signer.SignVote(Body(v, VoteType::kPrevote, 3, 3, std::nullopt), std::nullopt).has_value());
+  EXPECT_TRUE(signer.SignVote(Body(v, VoteType::kPrevote, 4, 0, std::nullopt), std::nullopt).has_value());
 }
 
 TEST(SafetySigner, RefusesAKeyThatIsNotItsOwn) {
   const Validators others = MakeValidators({1, 1}, 0x77);
   SafetySigner signer = Signer();
   proto::VoteBody body = Body(others, VoteType::kPrevote, 1, 0, std::nullopt);
-  EXPECT_FALSE(signer.SignVote(body).has_value());
+  EXPECT_FALSE(signer.SignVote(body, std::nullopt).has_value());
 }
 
 TEST(SafetySigner, AfterARestartThePersistedRecordStillBinds) {
@@ -105,7 +105,7 @@ TEST(SafetySigner, AfterARestartThePersistedRecordStillBinds) {
   {
     SafetySigner signer = Signer();
     SafetyStore store(storage);
-    const SignedVote signed_vote = signer.SignVote(Body(v, VoteType::kPrevote, 8, 4, Block("a"))).value();
+    const SignedVote signed_vote = signer.SignVote(Body(v, VoteType::kPrevote, 8, 4, Block("a")), std::nullopt).value();
     // The engine's order: persist, and only then release the vote.
     ASSERT_TRUE(store.Persist(signed_vote.record).has_value());
   }
@@ -114,10 +114,10 @@ TEST(SafetySigner, AfterARestartThePersistedRecordStillBinds) {
   const std::optional<LastSigned> loaded = store.Load().value();
   ASSERT_TRUE(loaded.has_value());
   SafetySigner restarted = Signer(loaded);
-  EXPECT_FALSE(restarted.SignVote(Body(v, VoteType::kPrevote, 8, 4, Block("b"))).has_value());
-  EXPECT_FALSE(restarted.SignVote(Body(v, VoteType::kPrevote, 8, 4, std::nullopt)).has_value());
-  EXPECT_TRUE(restarted.SignVote(Body(v, VoteType::kPrevote, 8, 4, Block("a"))).has_value());  // the same vote
-  EXPECT_TRUE(restarted.SignVote(Body(v, VoteType::kPrecommit, 8, 4, std::nullopt)).has_value());
+  EXPECT_FALSE(restarted.SignVote(Body(v, VoteType::kPrevote, 8, 4, Block("b")), std::nullopt).has_value());
+  EXPECT_FALSE(restarted.SignVote(Body(v, VoteType::kPrevote, 8, 4, std::nullopt), std::nullopt).has_value());
+  EXPECT_TRUE(restarted.SignVote(Body(v, VoteType::kPrevote, 8, 4, Block("a")), std::nullopt).has_value());  // the same vote
+  EXPECT_TRUE(restarted.SignVote(Body(v, VoteType::kPrecommit, 8, 4, std::nullopt), std::nullopt).has_value());
 }
 
 TEST(SafetyStore, NeverMovesBackwardsOrReplacesARecord) {
@@ -125,8 +125,8 @@ TEST(SafetyStore, NeverMovesBackwardsOrReplacesARecord) {
   MemoryStorage storage;
   SafetyStore store(storage);
   SafetySigner signer = Signer();
-  const LastSigned prevote = signer.SignVote(Body(v, VoteType::kPrevote, 2, 0, Block("a"))).value().record;
-  const LastSigned precommit = signer.SignVote(Body(v, VoteType::kPrecommit, 2, 0, Block("a"))).value().record;
+  const LastSigned prevote = signer.SignVote(Body(v, VoteType::kPrevote, 2, 0, Block("a")), std::nullopt).value().record;
+  const LastSigned precommit = signer.SignVote(Body(v, VoteType::kPrecommit, 2, 0, Block("a")), std::nullopt).value().record;
   ASSERT_TRUE(store.Persist(precommit).has_value());
   EXPECT_FALSE(store.Persist(prevote).has_value());  // backwards
   LastSigned other = precommit;
@@ -141,10 +141,10 @@ TEST(SafetyStore, AFailedWriteIsAnErrorAndChangesNothing) {
   MemoryStorage storage;
   SafetyStore store(storage);
   SafetySigner signer = Signer();
-  const LastSigned first = signer.SignVote(Body(v, VoteType::kPrevote, 2, 0, Block("a"))).value().record;
+  const LastSigned first = signer.SignVote(Body(v, VoteType::kPrevote, 2, 0, Block("a")), std::nullopt).value().record;
   ASSERT_TRUE(store.Persist(first).has_value());
   storage.fail_writes = true;
-  const LastSigned second = signer.SignVote(Body(v, VoteType::kPrecommit, 2, 0, Block("a"))).value().record;
+  const LastSigned second = signer.SignVote(Body(v, VoteType::kPrecommit, 2, 0, Block("a")), std::nullopt).value().record;
   EXPECT_FALSE(store.Persist(second).has_value());  // node/ must now stop, not broadcast
   SafetyStore reopened(storage);
   EXPECT_EQ(reopened.Load().value(), first);
@@ -164,6 +164,67 @@ TEST(LastSigned, EncodesCanonically) {
   proto::Bytes bad_step = bytes;
   bad_step[1 + 8 + 4] = 9;  // after version, height and round
   EXPECT_FALSE(proto::Decode<LastSigned>(bad_step).has_value());
+}
+
+// The lock travels with the record (safety.h): a record without one encodes exactly as
+// version 1 always did, one with a lock is version 2, and nothing else decodes.
+TEST(LastSigned, CarriesTheLockAsVersionTwo) {
+  const LastSigned plain{kLastSignedVersion, 9, 2, SignedStep::kPrecommit, Block("x")};
+  const proto::Bytes plain_bytes = proto::Encode(plain).value();
+  EXPECT_EQ(plain_bytes.size(), 1u + 8 + 4 + 1 + 32);  // version 1's layout, unchanged
+
+  const LastSigned locked{kLastSignedVersionLocked, 9, 2, SignedStep::kPrecommit, Block("x"), Lock{1, Block("v")}};
+  const proto::Bytes locked_bytes = proto::Encode(locked).value();
+  EXPECT_EQ(proto::Decode<LastSigned>(locked_bytes).value(), locked);
+
+  LastSigned mislabelled = locked;
+  mislabelled.version = kLastSignedVersion;
+  EXPECT_FALSE(proto::Encode(mislabelled).has_value());
+  proto::Bytes no_lock = plain_bytes;
+  no_lock[0] = kLastSignedVersionLocked;
+  no_lock.push_back(0);  // "absent"
+  EXPECT_FALSE(proto::Decode<LastSigned>(no_lock).has_value());
+  LastSigned later_lock = locked;
+  later_lock.lock->round = 3;  // locked in a round after the record's
+  EXPECT_FALSE(proto::Encode(later_lock).has_value());
+}
+
+// The fuzz target's property (tests/fuzz/fuzz_decode.cc) for the new version: whatever
+// decodes re-encodes to the very same bytes. Every single-byte change of a version-2 record.
+TEST(LastSigned, EveryDecodableMutationReencodesIdentically) {
+  const LastSigned locked{kLastSignedVersionLocked, 9, 2, SignedStep::kPrecommit, Block("x"), Lock{1, Block("v")}};
+  const proto::Bytes bytes = proto::Encode(locked).value();
+  int decodable = 0;
+  for (std::size_t i = 0; i < bytes.size(); ++i) {
+    for (const std::uint8_t value : {std::uint8_t{0}, std::uint8_t{1}, std::uint8_t{2}, std::uint8_t{3}, std::uint8_t{0xff}}) {
+      proto::Bytes mutated = bytes;
+      mutated[i] = value;
+      const proto::Result<LastSigned> decoded = proto::Decode<LastSigned>(mutated);
+      if (!decoded) continue;
+      ++decodable;
+      EXPECT_EQ(proto::Encode(*decoded).value(), mutated) << "byte " << i << " = " << int{value};
+    }
+  }
+  EXPECT_GT(decodable, 100);
+}
+
+TEST(SafetySigner, PutsTheLockItIsGivenIntoTheRecord) {
+  const Validators v = MakeValidators({1});
+  SafetySigner signer = Signer();
+  const Lock lock{2, Block("a")};
+  const SignedVote precommit = signer.SignVote(Body(v, VoteType::kPrecommit, 3, 2, Block("a")), lock).value();
+  EXPECT_EQ(precommit.record.version, kLastSignedVersionLocked);
+  EXPECT_EQ(precommit.record.lock, lock);
+  EXPECT_EQ(signer.last_signed(), precommit.record);
+  const SignedVote unlocked = signer.SignVote(Body(v, VoteType::kPrevote, 4, 0, std::nullopt), std::nullopt).value();
+  EXPECT_EQ(unlocked.record.version, kLastSignedVersion);
+
+  // And the store gives it back after a restart.
+  MemoryStorage storage;
+  SafetyStore store(storage);
+  ASSERT_TRUE(store.Persist(precommit.record).has_value());
+  SafetyStore reopened(storage);
+  EXPECT_EQ(reopened.Load().value(), precommit.record);
 }
 
 }  // namespace

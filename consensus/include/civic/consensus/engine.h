@@ -24,8 +24,13 @@
 // may carry a validator-set change, effective two heights later: validator_schedule.h).
 // Consensus never includes contracts/ or node/.
 //
+// After a restart the engine starts its height at round 0 again, locked as it was (the
+// safety record carries the lock, safety.h), and sends its last signed vote once more as
+// soon as it can rebuild it (TryResend in engine.cc); votes of the round it had reached bring
+// it back there (line 55).
+//
 // Not done here yet (later work): catching up on a height others have left (block sync),
-// gossip of certificates, and restarting in the round a crashed validator had reached.
+// gossip of certificates.
 #pragma once
 
 #include <cstdint>
@@ -171,6 +176,9 @@ class Engine {
   Actions OnTimeout(const TimeoutEvent& timeout);
   Actions OnProposalValue(const ProposalValueEvent& answer);
   Actions OnValidation(const ValidationEvent& answer);
+  void RunAwaiting(const ValueId& value, Actions& out);
+  void TryResend(const NilOrValue& value, Actions& out);
+  std::optional<Lock> CurrentLock() const;
   proto::Result<Actions> OnCommitted(const CommittedEvent& committed);
 
   void StartHeight(Height height);
@@ -197,6 +205,8 @@ class Engine {
   std::map<Round, std::vector<Proposal>> taken_proposals_;  // per round, at most kProposalsPerRoundMax
   std::size_t vote_evidence_reported_ = 0;
   std::vector<Message> next_height_;  // checked; bounded per validator
+  // After a restart: our last signed vote of this height, until it is sent again (TryResend).
+  std::optional<LastSigned> resend_;
 };
 
 }  // namespace civic::consensus

@@ -15,7 +15,15 @@
 //   - SafetyStore checks the same rule again on the storage side, so that a bug above it
 //     cannot move the record backwards or replace it.
 // Only the last record is kept: anything before it is refused wholesale, which is safe
-// (at worst a restarted validator stays silent for the rest of a round it had reached).
+// (at worst a restarted validator stays silent for the rest of a round it had reached; the
+// engine sends its last vote once more, engine.h).
+//
+// The record also carries the lock (paper lines 36-43: lockedValue, lockedRound) of its
+// height. A validator that restarted without it could prevote against its lock, and if more
+// than 1/3 of the power restarted at once, that forks the chain with no Byzantine validator
+// at all (found by the simulator; tests/consensus/scenario_test.cc,
+// ValidatorsThatRestartKeepTheirLock). A record without a lock encodes exactly as version 1
+// did; one with a lock is version 2.
 #pragma once
 
 #include <compare>
@@ -28,6 +36,7 @@
 #include "civic/proto/bytes.h"
 #include "civic/proto/chain.h"
 #include "civic/proto/ed25519.h"
+#include "civic/proto/fields.h"
 #include "civic/proto/result.h"
 #include "civic/proto/vote.h"
 
@@ -37,28 +46,53 @@ namespace civic::consensus {
 enum class SignedStep : std::uint8_t { kProposal = 1, kPrevote = 2, kPrecommit = 3 };
 bool IsKnownValue(SignedStep step);
 
-inline constexpr std::uint8_t kLastSignedVersion = 1;
+inline constexpr std::uint8_t kLastSignedVersion = 1;        // no lock
+inline constexpr std::uint8_t kLastSignedVersionLocked = 2;  // with the lock of its height
+
+// The paper's lockedRound and lockedValue (lines 38-39), while they are set.
+struct Lock {
+  std::uint32_t round = 0;
+  proto::Hash32 value;
+
+  friend bool operator==(const Lock&, const Lock&) = default;
+
+  template <class Archive>
+  void serialize(Archive& ar) {
+    ar(round, value);
+  }
+};
 
 struct LastSigned {
-  static constexpr std::uint32_t kEncodedBytesMax = 64;
+  static constexpr std::uint32_t kEncodedBytesMax = 96;
 
-  std::uint8_t version = kLastSignedVersion;
+  std::uint8_t version = kLastSignedVersion;  // kLastSignedVersionLocked exactly when `lock` is set
   std::uint64_t height = 0;
   std::uint32_t round = 0;
   SignedStep step = SignedStep::kProposal;
-  proto::Hash32 digest;  // the signing digest of the message signed there
+  proto::Hash32 digest;      // the signing digest of the message signed there
+  std::optional<Lock> lock = std::nullopt;  // the lock at `height` when it was signed; at or below `round`
 
   friend bool operator==(const LastSigned&, const LastSigned&) = default;
-  // The point in the signing order; digests do not order.
+  // The point in the signing order; digests and locks do not order.
   auto Point() const { return std::make_tuple(height, round, step); }
 
   template <class Archive>
   void serialize(Archive& ar) {
     ar(version);
-    ar.Require(version == kLastSignedVersion, proto::ErrorCode::kUnknownVersion,
-               "last-signed record version is not 1; this build speaks version 1 only");
+    ar.Require(version == kLastSignedVersion || version == kLastSignedVersionLocked,
+               proto::ErrorCode::kUnknownVersion,
+               "last-signed record version is neither 1 nor 2; this build speaks those two only");
     ar(height, round, step, digest);
     ar.Require(height >= 1, proto::ErrorCode::kInvalidArgument, "last-signed height must be at least 1");
+    if (version == kLastSignedVersionLocked) {
+      ar(proto::Maybe(lock));
+      ar.Require(lock.has_value(), proto::ErrorCode::kNonCanonical, "a version-2 last-signed record has a lock");
+      ar.Require(!lock || lock->round <= round, proto::ErrorCode::kInvalidArgument,
+                 "a last-signed record's lock is from a later round than the record");
+    } else {
+      ar.Require(!lock.has_value(), proto::ErrorCode::kNonCanonical,
+                 "a last-signed record with a lock is version 2, not 1");
+    }
   }
 };
 
@@ -81,8 +115,10 @@ class SafetySigner {
 
   // Refuses (kInvalidArgument, saying what was signed before) a vote or proposal that
   // conflicts with the last one signed; the body's validator/proposer must be our key.
-  [[nodiscard]] proto::Result<SignedVote> SignVote(const proto::VoteBody& body);
-  [[nodiscard]] proto::Result<SignedProposal> SignProposal(const ProposalBody& body);
+  // `lock` is the signer's lock at the body's height (after the step that signs, so a
+  // precommit for v carries the lock on v it sets); it goes into the record.
+  [[nodiscard]] proto::Result<SignedVote> SignVote(const proto::VoteBody& body, const std::optional<Lock>& lock);
+  [[nodiscard]] proto::Result<SignedProposal> SignProposal(const ProposalBody& body, const std::optional<Lock>& lock);
 
   const std::optional<LastSigned>& last_signed() const { return last_; }
   const ValidatorId& public_key() const { return key_.public_key(); }
