@@ -36,9 +36,11 @@
 //     step), across crashes; every signed message is persisted before it is broadcast;
 //   - evidence names Byzantine validators only;
 //   - termination: once the network is synchronous again (no drops, delays of at most
-//     kCalmDelayTicksMax, partitions healed, crashed validators restarted), every honest
+//     kCalmDelayTicksMax, or kCalmDelayTicksMax + kSlowSyncTicksMax for block sync in
+//     slow-sync runs, partitions healed, crashed validators restarted), every honest
 //     validator commits the next kHeightsAfterSync heights (and at least Options::heights
-//     in all) within a bounded number of ticks.
+//     in all) within a bounded number of ticks, unless the run went beyond the fault model
+//     (Stats::liveness_required).
 #pragma once
 
 #include <cstdint>
