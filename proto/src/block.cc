@@ -2,6 +2,7 @@
 
 #include "civic/proto/codec.h"
 #include "civic/proto/hash.h"
+#include "civic/proto/merkle.h"
 
 namespace civic::proto {
 
@@ -9,6 +10,13 @@ Result<Hash32> BlockHash(const BlockHeader& header) {
   Result<Bytes> encoded = Encode(header);
   if (!encoded) return tl::unexpected(encoded.error());
   return TaggedHash(header.chain_id, Domain::kBlockHeader, *encoded);
+}
+
+Hash32 TxRoot(std::span<const Hash32> tx_ids) {
+  std::vector<Hash32> leaves;
+  leaves.reserve(tx_ids.size());
+  for (const Hash32& id : tx_ids) leaves.push_back(MerkleLeafHash(id.view()));
+  return MerkleRoot(leaves);
 }
 
 }  // namespace civic::proto

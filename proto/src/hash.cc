@@ -21,6 +21,9 @@ std::string_view DomainName(Domain domain) {
     case Domain::kValidatorSet: return "validator-set";
     case Domain::kPaperResident: return "paper-resident";
     case Domain::kProposal: return "proposal";
+    case Domain::kGenesis: return "genesis";
+    case Domain::kStateEntry: return "state-entry";
+    case Domain::kAppHash: return "app-hash";
   }
   CIVIC_ASSERT(false && "unnamed Domain");
 }

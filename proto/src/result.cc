@@ -17,6 +17,7 @@ std::string_view ErrorCodeName(ErrorCode code) {
     case ErrorCode::kInvalidArgument: return "invalid_argument";
     case ErrorCode::kBadSignature: return "bad_signature";
     case ErrorCode::kBadProof: return "bad_proof";
+    case ErrorCode::kIo: return "io";
   }
   return "unknown_error";
 }

@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <algorithm>
+#include <vector>
 
 #include "civic/consensus/messages.h"
 #include "civic/consensus/safety.h"
@@ -36,6 +37,12 @@ template <class T>
 }
 [[maybe_unused]] void UseDecoded(const proto::TxBody& body) { CIVIC_ASSERT(proto::TxSigningDigest(body).has_value()); }
 [[maybe_unused]] void UseDecoded(const proto::BlockHeader& header) { CIVIC_ASSERT(proto::BlockHash(header).has_value()); }
+[[maybe_unused]] void UseDecoded(const proto::Block& block) {
+  CIVIC_ASSERT(proto::BlockHash(block.header).has_value());
+  std::vector<proto::Hash32> ids;
+  for (const proto::Tx& tx : block.txs) ids.push_back(proto::TxId(tx).value());
+  (void)proto::TxRoot(ids);
+}
 [[maybe_unused]] void UseDecoded(const proto::Vote& vote) { (void)proto::VerifyVote(FuzzChain(), vote); }
 [[maybe_unused]] void UseDecoded(const proto::ValidatorSet& set) { CIVIC_ASSERT(proto::ValidatorSetHash(FuzzChain(), set).has_value()); }
 [[maybe_unused]] void UseDecoded(const civic::consensus::Proposal& proposal) {

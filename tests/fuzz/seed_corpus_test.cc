@@ -63,6 +63,8 @@ std::map<std::string, std::map<std::string, Bytes>> ExpectedSeeds() {
       {"fuzz_decode_ballot", {{"three-choices", Encode(testing::SampleBallot()).value()},
                               {"empty", Encode(Ballot{1, {}}).value()}}},
       {"fuzz_decode_blockheader", {{"height-12", Encode(testing::SampleHeader()).value()}}},
+      {"fuzz_decode_block", {{"one-ballot", Encode(Block{testing::SampleHeader(), {tx}}).value()},
+                             {"empty", Encode(Block{testing::SampleHeader(), {}}).value()}}},
       {"fuzz_decode_vote", {{"precommit", Encode(vote).value()}, {"nil", Encode(nil_vote).value()}}},
       {"fuzz_decode_votebody", {{"precommit", Encode(vote.body).value()}}},
       {"fuzz_decode_validatorset", {{"four", Encode(validators.set).value()}}},

@@ -32,8 +32,9 @@ TEST(TaggedHash, DiffersByDomainAndByChain) {
   const ChainId b = testing::TestChain("city-b");
   const Bytes message = {1, 2, 3};
   EXPECT_NE(TaggedHash(a, Domain::kTransaction, message), TaggedHash(b, Domain::kTransaction, message));
-  const Domain domains[] = {Domain::kTransaction, Domain::kTransactionId, Domain::kBlockHeader, Domain::kVote,
-                            Domain::kValidatorSet};
+  const Domain domains[] = {Domain::kTransaction,   Domain::kTransactionId, Domain::kBlockHeader, Domain::kVote,
+                            Domain::kValidatorSet,  Domain::kPaperResident, Domain::kProposal,    Domain::kGenesis,
+                            Domain::kStateEntry,    Domain::kAppHash};
   for (Domain x : domains) {
     for (Domain y : domains) {
       if (x == y) continue;

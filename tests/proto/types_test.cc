@@ -2,6 +2,7 @@
 // it must never verify as.
 #include <gtest/gtest.h>
 
+#include "civic/proto/merkle.h"
 #include "samples.h"
 
 namespace civic::proto {
@@ -84,6 +85,16 @@ TEST(BlockHeader, HashCoversEveryField) {
   changed[6].validator_set_hash.bytes[0] ^= 1;
   changed[7].proposer.bytes[0] ^= 1;
   for (std::size_t i = 0; i < changed.size(); ++i) EXPECT_NE(BlockHash(changed[i]).value(), original) << i;
+}
+
+TEST(Block, RoundTripsAndItsTxRootIsTheMerkleRootOfItsTransactionIds) {
+  Block block{testing::SampleHeader(), {testing::SampleBallotTx(), testing::SampleBallotTx()}};
+  block.txs[1].body.nonce += 1;
+  testing::ExpectRoundTrip(block);
+  const std::vector<Hash32> ids = {TxId(block.txs[0]).value(), TxId(block.txs[1]).value()};
+  EXPECT_EQ(TxRoot(ids), MerkleRoot(std::vector<Hash32>{MerkleLeafHash(ids[0].view()), MerkleLeafHash(ids[1].view())}));
+  EXPECT_EQ(TxRoot({}), Sha256({})) << "RFC 6962: the root of no leaves";
+  EXPECT_NE(TxRoot(ids), TxRoot(std::vector<Hash32>{ids[1], ids[0]})) << "order matters";
 }
 
 TEST(BlockHeader, HeightZeroIsRefused) {

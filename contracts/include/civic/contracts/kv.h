@@ -78,13 +78,19 @@ class WriteBuffer final : public KvView {
   void Delete(ByteView key) override;
   void Scan(ByteView prefix, const std::function<bool(ByteView key, ByteView value)>& visit) const override;
 
+  // Key -> new value (nullopt: a delete), in key order.
+  using Pending = std::map<Bytes, std::optional<Bytes>, BytesLess>;
+
   void Commit();
   std::size_t pending() const { return pending_.size(); }
+  // What Commit() would write: node/ turns it into a RocksDB write batch and an app-hash update.
+  const Pending& pending_writes() const { return pending_; }
+  const KvView& base() const { return base_; }
 
  private:
   KvView& base_;
   // A tree, not a sorted vector: closing a round writes a key per voter.
-  std::map<Bytes, std::optional<Bytes>, BytesLess> pending_;  // nullopt: a delete
+  Pending pending_;
 };
 
 }  // namespace civic::contracts

@@ -4,10 +4,13 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
+#include <vector>
 
 #include "civic/proto/bytes.h"
 #include "civic/proto/chain.h"
 #include "civic/proto/result.h"
+#include "civic/proto/tx.h"
 
 namespace civic::proto {
 
@@ -39,5 +42,28 @@ struct BlockHeader {
 };
 
 [[nodiscard]] Result<Hash32> BlockHash(const BlockHeader& header);
+
+// A block: its header and its transactions, in the order they were applied. The header's
+// tx_root commits to them (TxRoot below); a block's hash is its header's.
+inline constexpr std::uint32_t kBlockTxsMax = 100'000;
+inline constexpr std::uint32_t kBlockEncodedBytesMax = 64 * 1024 * 1024 + 4096;
+
+struct Block {
+  static constexpr std::uint32_t kEncodedBytesMax = kBlockEncodedBytesMax;
+
+  BlockHeader header;
+  std::vector<Tx> txs;
+
+  friend bool operator==(const Block&, const Block&) = default;
+
+  template <class Archive>
+  void serialize(Archive& ar) {
+    ar(header, List(txs, kBlockTxsMax));
+  }
+};
+
+// MerkleRoot over MerkleLeafHash(id) of each transaction id, in block order (RFC 6962; the
+// root of no transactions is SHA-256 of nothing).
+Hash32 TxRoot(std::span<const Hash32> tx_ids);
 
 }  // namespace civic::proto

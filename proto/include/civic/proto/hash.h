@@ -25,10 +25,13 @@ enum class Domain : std::uint8_t {
   kValidatorSet,     // the validator-set hash carried in block headers
   kPaperResident,    // a paper-only resident's id, from the clerk's reference
   kProposal,         // what a validator signs to propose a block: the encoded consensus ProposalBody
+  kGenesis,          // a genesis file's hash: the canonical encoding of its contents (node/genesis.h)
+  kStateEntry,       // one contract-state key and value, before it is spread over the app hash's lanes
+  kAppHash,          // the application hash: the lanes of the state commitment (node/app_hash.h)
 };
 
 // "transaction", "transaction-id", "block-header", "vote", "validator-set", "paper-resident",
-// "proposal".
+// "proposal", "genesis", "state-entry", "app-hash".
 std::string_view DomainName(Domain domain);
 std::string DomainTag(const ChainId& chain_id, Domain domain);
 

@@ -23,6 +23,7 @@ enum class ErrorCode : std::uint8_t {
   kInvalidArgument,  // a value that is well formed but not allowed (e.g. a bad chain id)
   kBadSignature,     // a signature that does not verify, or a key that does not parse
   kBadProof,         // a Merkle proof or commit certificate that does not check out
+  kIo,               // the environment failed: a file, the disk, the database (not the input)
 };
 
 // A stable lower-case name, for logs and JSON ("malformed", "too_large", ...).

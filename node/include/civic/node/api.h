@@ -1,0 +1,51 @@
+// The HTTP + JSON API, version 1 (documented in node/API.md). It turns an HttpRequest into an
+// HttpResponse; it holds no Beast or Asio.
+//
+// Every error is {"error": {"code": "...", "message": "..."}} with a 4xx or 5xx status; a
+// request that is refused changes nothing.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "civic/node/executor.h"
+#include "civic/node/genesis.h"
+#include "civic/node/http_server.h"
+#include "civic/node/ledger.h"
+#include "civic/node/mempool.h"
+#include "civic/node/tx_tracker.h"
+
+namespace civic::node {
+
+// Transactions per batch submission.
+inline constexpr std::size_t kBatchTxsMax = 1000;
+
+struct ApiContext {
+  ApiContext() = default;
+  ApiContext(ApiContext&& other) noexcept;
+  const Genesis* genesis = nullptr;
+  Ledger* ledger = nullptr;
+  Mempool* mempool = nullptr;
+  const contracts::BudgetContracts* contracts = nullptr;
+  TxTracker* tracker = nullptr;
+  std::atomic<const HttpServerStats*> http_stats{nullptr};  // set once the server runs
+  bool validator = false;
+  std::string node_key_hex;           // the validator's key, empty for an observer
+  std::function<void()> on_admitted;  // wakes the core thread (new work for a block)
+  std::function<std::uint64_t()> consensus_round;  // the engine's round at its height
+};
+
+class Api {
+ public:
+  explicit Api(ApiContext context) : context_(std::move(context)) {}
+  HttpResponse Handle(const HttpRequest& request);
+  ApiContext& context() { return context_; }
+
+ private:
+  ApiContext context_;
+};
+
+}  // namespace civic::node

@@ -1,0 +1,487 @@
+#include "civic/node/api.h"
+
+#include <charconv>
+#include <chrono>
+#include <exception>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "civic/contracts/tally.h"
+#include "civic/proto/codec.h"
+#include "civic/proto/merkle.h"
+
+namespace civic::node {
+namespace {
+
+using nlohmann::json;
+using proto::Hash32;
+
+HttpResponse Json(unsigned status, const json& body) {
+  HttpResponse response;
+  response.status = status;
+  response.body = body.dump();
+  return response;
+}
+
+HttpResponse NotFound(std::string_view what) { return JsonError(404, "not_found", what); }
+
+std::uint64_t NowUnixMs() {
+  return static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count());
+}
+
+std::vector<std::string_view> Split(std::string_view path) {
+  std::vector<std::string_view> parts;
+  while (!path.empty()) {
+    if (path.front() == '/') {
+      path.remove_prefix(1);
+      continue;
+    }
+    const std::size_t end = path.find('/');
+    parts.push_back(path.substr(0, end));
+    if (end == std::string_view::npos) break;
+    path.remove_prefix(end);
+  }
+  return parts;
+}
+
+std::optional<std::uint64_t> ParseU64(std::string_view text) {
+  std::uint64_t value = 0;
+  if (text.empty() || text.size() > 20) return std::nullopt;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (error != std::errc() || end != text.data() + text.size()) return std::nullopt;
+  return value;
+}
+
+// A body that must be one JSON object with exactly the fields `allowed` (each required).
+tl::expected<json, HttpResponse> ParseObject(const std::string& body, std::initializer_list<std::string_view> fields) {
+  json parsed = json::parse(body, nullptr, /*allow_exceptions=*/false);
+  if (parsed.is_discarded()) {
+    return tl::unexpected(JsonError(400, "malformed_json", "the request body is not valid JSON"));
+  }
+  if (!parsed.is_object()) return tl::unexpected(JsonError(400, "bad_request", "the request body must be a JSON object"));
+  for (const auto& [key, value] : parsed.items()) {
+    bool known = false;
+    for (std::string_view field : fields) known = known || key == field;
+    if (!known) {
+      return tl::unexpected(JsonError(400, "unknown_field", "unknown field \"" + key + "\" in the request body"));
+    }
+  }
+  for (std::string_view field : fields) {
+    if (!parsed.contains(field)) {
+      return tl::unexpected(JsonError(400, "missing_field", "the request body needs the field \"" +
+                                                                std::string(field) + "\""));
+    }
+  }
+  return parsed;
+}
+
+json HeaderJson(const proto::BlockHeader& header) {
+  return {{"version", header.version},
+          {"chain_id", header.chain_id.str()},
+          {"height", header.height},
+          {"time_unix_ms", header.time_unix_ms},
+          {"previous_block_hash", proto::ToHex(header.previous_block_hash)},
+          {"tx_root", proto::ToHex(header.tx_root)},
+          {"app_hash", proto::ToHex(header.app_hash)},
+          {"validator_set_hash", proto::ToHex(header.validator_set_hash)},
+          {"proposer", proto::ToHex(header.proposer)}};
+}
+
+json RejectionJson(std::string_view code, std::string_view message) { return {{"code", code}, {"message", message}}; }
+
+// A storage failure: the details go to the node's log, not to the client.
+HttpResponse StorageError(const proto::Error& error) {
+  spdlog::error("storage: {}", proto::ToString(error));
+  return JsonError(500, "io", "the node's storage failed to answer; its operator can see why in the node's log");
+}
+
+}  // namespace
+
+ApiContext::ApiContext(ApiContext&& other) noexcept
+    : genesis(other.genesis),
+      ledger(other.ledger),
+      mempool(other.mempool),
+      contracts(other.contracts),
+      tracker(other.tracker),
+      http_stats(other.http_stats.load()),
+      validator(other.validator),
+      node_key_hex(std::move(other.node_key_hex)),
+      on_admitted(std::move(other.on_admitted)),
+      consensus_round(std::move(other.consensus_round)) {}
+
+// ---- submission ----
+
+namespace {
+
+struct SubmitResult {
+  unsigned status = 202;
+  json body;
+  bool full = false;
+};
+
+SubmitResult SubmitOne(ApiContext& context, const json& tx_field, std::string_view field_name) {
+  const auto error = [&](unsigned status, std::string_view code, const std::string& message) {
+    return SubmitResult{status, {{"error", RejectionJson(code, std::string(field_name) + ": " + message)}}, false};
+  };
+  if (!tx_field.is_string()) return error(400, "bad_field", "must be a string of hex (the encoded transaction)");
+  const std::string& hex = tx_field.get_ref<const std::string&>();
+  // 1. size, before anything is decoded.
+  if (hex.size() > 2 * static_cast<std::size_t>(proto::kTxEncodedBytesMax)) {
+    return error(413, "too_large", "a transaction is at most " + std::to_string(proto::kTxEncodedBytesMax) + " bytes");
+  }
+  // 2. decode.
+  proto::Result<proto::Bytes> bytes = proto::FromHex(hex);
+  if (!bytes) return error(400, "malformed", "not hex: " + bytes.error().message);
+  proto::Result<proto::Tx> tx = proto::Decode<proto::Tx>(*bytes);
+  if (!tx) return error(400, std::string(proto::ErrorCodeName(tx.error().code)), tx.error().message);
+  // 3. chain id.
+  if (tx->body.chain_id != context.genesis->chain_id) {
+    return error(400, "wrong_chain", "signed for chain \"" + tx->body.chain_id.str() + "\", this node serves \"" +
+                                         context.genesis->chain_id.str() + "\"");
+  }
+  // 4. signature.
+  const std::size_t encoded_bytes = bytes->size();
+  proto::Result<proto::VerifiedTx> verified = proto::VerifyTx(std::move(*tx));
+  if (!verified) return error(400, std::string(proto::ErrorCodeName(verified.error().code)), verified.error().message);
+  const std::string id = proto::ToHex(verified->id());
+  // 5. already committed? (the contracts would say "replayed"; this says where it is.)
+  proto::Result<std::optional<TxLocation>> location = context.ledger->FindTx(verified->id());
+  if (!location) {
+    spdlog::error("storage: {}", proto::ToString(location.error()));
+    return error(500, "io", "the node's storage failed to answer; retry later");
+  }
+  if (location->has_value()) {
+    SubmitResult result = error(409, "already_committed",
+                                "this transaction is already in block " + std::to_string((*location)->height));
+    result.body["id"] = id;
+    return result;
+  }
+  // 6. the contracts, on the mempool's check state.
+  const Tip tip = context.ledger->tip();
+  const contracts::BlockContext next{tip.height + 1, std::max(NowUnixMs(), tip.time_unix_ms + 1)};
+  const bool was_pending = context.mempool->Contains(verified->id());
+  if (!was_pending) context.tracker->Admitted(verified->id(), TxTracker::Clock::now());
+  const Admission admission = context.mempool->Add(*verified, encoded_bytes, next);
+  if (admission.status != AdmitStatus::kAdmitted && !was_pending) context.tracker->Forget(verified->id());
+  switch (admission.status) {
+    case AdmitStatus::kAdmitted:
+      return SubmitResult{202, {{"id", id}, {"status", "pending"}}, false};
+    case AdmitStatus::kDuplicate: {
+      SubmitResult result = error(409, "already_pending", "this transaction is already pending; its status is at /v1/txs/" + id);
+      result.body["id"] = id;
+      return result;
+    }
+    case AdmitStatus::kFull: {
+      SubmitResult result = error(503, "mempool_full", "the node has too many pending transactions; retry in a second");
+      result.full = true;
+      return result;
+    }
+    case AdmitStatus::kRejected: {
+      SubmitResult result = error(422, contracts::TxErrorName(admission.rejection->code), admission.rejection->message);
+      result.body["id"] = id;
+      return result;
+    }
+  }
+  return error(500, "internal", "unknown admission status");
+}
+
+// Until transactions travel between nodes, only a validator can get them into a block.
+std::optional<HttpResponse> RefuseUnlessValidator(const ApiContext& context) {
+  if (context.validator) return std::nullopt;
+  return JsonError(503, "not_a_validator",
+                   "this node is an observer: it does not take transactions; submit them to a validator");
+}
+
+HttpResponse Submit(ApiContext& context, const HttpRequest& request) {
+  if (auto refused = RefuseUnlessValidator(context)) return *refused;
+  auto body = ParseObject(request.body, {"tx"});
+  if (!body) return body.error();
+  SubmitResult result = SubmitOne(context, (*body)["tx"], "tx");
+  if (result.status == 202 && context.on_admitted) context.on_admitted();
+  HttpResponse response = Json(result.status, result.body);
+  if (result.full) response.headers.emplace_back("Retry-After", "1");
+  return response;
+}
+
+HttpResponse SubmitBatch(ApiContext& context, const HttpRequest& request) {
+  if (auto refused = RefuseUnlessValidator(context)) return *refused;
+  auto body = ParseObject(request.body, {"txs"});
+  if (!body) return body.error();
+  const json& txs = (*body)["txs"];
+  if (!txs.is_array()) return JsonError(400, "bad_field", "txs: must be an array of hex strings");
+  if (txs.size() > kBatchTxsMax) {
+    return JsonError(413, "too_large", "txs: at most " + std::to_string(kBatchTxsMax) + " transactions per batch");
+  }
+  json results = json::array();
+  bool admitted_any = false;
+  bool full = false;
+  for (std::size_t i = 0; i < txs.size(); ++i) {
+    SubmitResult result = SubmitOne(context, txs[i], "txs[" + std::to_string(i) + "]");
+    admitted_any = admitted_any || result.status == 202;
+    full = full || result.full;
+    result.body["http_status"] = result.status;
+    results.push_back(std::move(result.body));
+  }
+  if (admitted_any && context.on_admitted) context.on_admitted();
+  HttpResponse response = Json(200, {{"results", std::move(results)}});
+  if (full) response.headers.emplace_back("Retry-After", "1");
+  return response;
+}
+
+// ---- reads ----
+
+tl::expected<Hash32, HttpResponse> ParseId(std::string_view text) {
+  proto::Result<Hash32> id = proto::FixedFromHex<Hash32>(text);
+  if (!id) return tl::unexpected(JsonError(400, "bad_id", "a transaction id is 64 hex digits: " + id.error().message));
+  return *id;
+}
+
+HttpResponse TxStatus(ApiContext& context, std::string_view id_text) {
+  auto id = ParseId(id_text);
+  if (!id) return id.error();
+  const std::string hex = proto::ToHex(*id);
+  // The mempool first, then the ledger: a transaction leaves the mempool only after its
+  // block is written (or after its rejection is noted), so asking in this order never finds
+  // it nowhere.
+  if (context.mempool->Contains(*id)) return Json(200, {{"id", hex}, {"status", "pending"}});
+  proto::Result<std::optional<TxLocation>> location = context.ledger->FindTx(*id);
+  if (!location) return StorageError(location.error());
+  if (location->has_value()) {
+    return Json(200, {{"id", hex}, {"status", "committed"}, {"height", (*location)->height}, {"index", (*location)->index}});
+  }
+  if (std::optional<RejectionNote> note = context.tracker->Rejection(*id)) {
+    return Json(200, {{"id", hex}, {"status", "rejected"}, {"reason", RejectionJson(note->code, note->message)}});
+  }
+  return NotFound("no transaction " + hex + " is committed, pending or recently rejected here");
+}
+
+HttpResponse Receipt(ApiContext& context, std::string_view id_text) {
+  auto id = ParseId(id_text);
+  if (!id) return id.error();
+  proto::Result<std::optional<TxLocation>> location = context.ledger->FindTx(*id);
+  if (!location) return StorageError(location.error());
+  if (!location->has_value()) {
+    return NotFound("transaction " + proto::ToHex(*id) + " is not committed (yet): see /v1/txs/" + proto::ToHex(*id));
+  }
+  const TxLocation where = **location;
+  proto::Result<std::optional<proto::Block>> block = context.ledger->BlockAt(where.height);
+  proto::Result<std::optional<proto::CommitCertificate>> certificate = context.ledger->CertificateAt(where.height);
+  proto::Result<std::vector<Hash32>> ids = context.ledger->TxIdsAt(where.height);
+  if (!block || !certificate || !ids || !block->has_value() || !certificate->has_value() ||
+      ids->size() != (*block)->txs.size() || where.index >= ids->size() || (*ids)[where.index] != *id) {
+    return JsonError(500, "io", "the ledger's records of block " + std::to_string(where.height) + " are incomplete");
+  }
+  std::vector<Hash32> leaves;
+  leaves.reserve(ids->size());
+  for (const Hash32& tx_id : *ids) leaves.push_back(proto::MerkleLeafHash(tx_id.view()));
+  proto::Result<std::vector<Hash32>> proof = proto::MerkleInclusionProof(leaves, where.index);
+  if (!proof) return JsonError(500, "internal", proof.error().message);
+  json proof_json = json::array();
+  for (const Hash32& step : *proof) proof_json.push_back(proto::ToHex(step));
+  proto::Result<proto::Bytes> tx_bytes = proto::Encode((*block)->txs[where.index]);
+  proto::Result<proto::Bytes> header_bytes = proto::Encode((*block)->header);
+  proto::Result<proto::Bytes> certificate_bytes = proto::Encode(**certificate);
+  if (!tx_bytes || !header_bytes || !certificate_bytes) return JsonError(500, "internal", "re-encoding a stored record failed");
+  return Json(200, {{"receipt_version", 1},
+                    {"chain_id", context.genesis->chain_id.str()},
+                    {"genesis_hash", proto::ToHex(GenesisHash(*context.genesis))},
+                    {"tx_id", proto::ToHex(*id)},
+                    {"tx", proto::ToHex(*tx_bytes)},
+                    {"height", where.height},
+                    {"index", where.index},
+                    {"tx_count", ids->size()},
+                    {"inclusion_proof", std::move(proof_json)},
+                    {"header", proto::ToHex(*header_bytes)},
+                    {"header_fields", HeaderJson((*block)->header)},
+                    {"certificate", proto::ToHex(*certificate_bytes)}});
+}
+
+HttpResponse BlockAt(ApiContext& context, std::string_view height_text) {
+  const std::optional<std::uint64_t> height = ParseU64(height_text);
+  if (!height || *height == 0) return JsonError(400, "bad_height", "a block height is a whole number from 1");
+  proto::Result<std::optional<proto::Block>> block = context.ledger->BlockAt(*height);
+  if (!block) return StorageError(block.error());
+  if (!block->has_value()) {
+    return NotFound("no block at height " + std::to_string(*height) + "; the tip is at " +
+                    std::to_string(context.ledger->tip().height));
+  }
+  proto::Result<std::optional<proto::CommitCertificate>> certificate = context.ledger->CertificateAt(*height);
+  proto::Result<std::vector<Hash32>> ids = context.ledger->TxIdsAt(*height);
+  proto::Result<Hash32> hash = proto::BlockHash((*block)->header);
+  if (!certificate || !certificate->has_value() || !ids || !hash || ids->size() != (*block)->txs.size()) {
+    return JsonError(500, "io", "the ledger's records of block " + std::to_string(*height) + " are incomplete");
+  }
+  json txs = json::array();
+  for (std::size_t i = 0; i < (*block)->txs.size(); ++i) {
+    const proto::TxBody& body = (*block)->txs[i].body;
+    txs.push_back({{"id", proto::ToHex((*ids)[i])},
+                   {"kind", proto::TxKindName(body.kind)},
+                   {"signer", proto::ToHex(body.signer)},
+                   {"nonce", body.nonce}});
+  }
+  proto::Result<proto::Bytes> certificate_bytes = proto::Encode(**certificate);
+  return Json(200, {{"height", *height},
+                    {"hash", proto::ToHex(*hash)},
+                    {"header", HeaderJson((*block)->header)},
+                    {"txs", std::move(txs)},
+                    {"certificate",
+                     {{"round", (*certificate)->round},
+                      {"signatures", (*certificate)->signatures.size()},
+                      {"encoded", certificate_bytes ? proto::ToHex(*certificate_bytes) : std::string()}}}});
+}
+
+HttpResponse Status(ApiContext& context) {
+  const Tip tip = context.ledger->tip();
+  const LatencySummary latency = context.tracker->CommitLatency();
+  return Json(200, {{"chain_id", context.genesis->chain_id.str()},
+                    {"genesis_hash", proto::ToHex(GenesisHash(*context.genesis))},
+                    {"role", context.validator ? "validator" : "observer"},
+                    {"node_key", context.node_key_hex},
+                    {"height", tip.height},
+                    {"block_hash", proto::ToHex(tip.block_hash)},
+                    {"block_time_unix_ms", tip.time_unix_ms},
+                    {"app_hash", proto::ToHex(context.ledger->app_hash())},
+                    {"consensus_round", context.consensus_round ? context.consensus_round() : 0},
+                    {"mempool",
+                     {{"txs", context.mempool->size()},
+                      {"bytes", context.mempool->bytes()},
+                      {"txs_max", context.mempool->limits().txs_max},
+                      {"bytes_max", context.mempool->limits().bytes_max}}},
+                    {"committed_txs", context.tracker->committed_total()},
+                    {"commit_latency_ms",
+                     {{"samples", latency.samples},
+                      {"p50", latency.p50_ms},
+                      {"p99", latency.p99_ms},
+                      {"max", latency.max_ms}}}});
+}
+
+HttpResponse Validators(ApiContext& context) {
+  json validators = json::array();
+  for (const GenesisValidator& validator : context.genesis->validators) {
+    validators.push_back({{"name", validator.name}, {"ed25519", proto::ToHex(validator.key)}, {"power", validator.power}});
+  }
+  return Json(200, {{"height", context.ledger->tip().height}, {"validators", std::move(validators)}});
+}
+
+HttpResponse RoundInfo(ApiContext& context, std::string_view id_text) {
+  const std::optional<std::uint64_t> round_id = ParseU64(id_text);
+  if (!round_id || *round_id == 0) return JsonError(400, "bad_round", "a round id is a whole number from 1");
+  std::unique_ptr<const contracts::KvView> state = context.ledger->StateSnapshot();
+  const Tip tip = context.ledger->tip();
+  contracts::Result<std::optional<contracts::RoundRecord>> round = context.contracts->Round(*state, *round_id);
+  if (!round) return JsonError(500, "corrupt_state", round.error().message);
+  if (!round->has_value()) return NotFound("no round " + std::to_string(*round_id));
+  const proto::Constitution& constitution = (*round)->constitution;
+  const contracts::Phase phase = contracts::PhaseAt(constitution, contracts::BlockContext{tip.height, tip.time_unix_ms});
+  contracts::Result<std::vector<std::pair<std::uint32_t, contracts::ProposalRecord>>> proposals =
+      context.contracts->Proposals(*state, *round_id);
+  if (!proposals) return JsonError(500, "corrupt_state", proposals.error().message);
+  json proposals_json = json::array();
+  for (const auto& [proposal_id, record] : *proposals) {
+    proposals_json.push_back({{"id", proposal_id},
+                              {"title", record.proposal.title},
+                              {"cost", record.cost},
+                              {"review", static_cast<int>(record.review)},
+                              {"review_reason", record.review_reason}});
+  }
+  json result = {{"id", *round_id},
+                 {"title", constitution.title},
+                 {"total_budget", constitution.total_budget},
+                 {"phase", (*round)->closed ? std::string("closed") : std::string(contracts::PhaseName(phase))},
+                 {"opened_at_height", (*round)->opened_at_height},
+                 {"proposals", std::move(proposals_json)},
+                 {"closed", (*round)->closed},
+                 {"closed_at_height", (*round)->closed_at_height}};
+  contracts::Result<std::optional<contracts::TallyRecord>> tally = context.contracts->Tally(*state, *round_id);
+  if (!tally) return JsonError(500, "corrupt_state", tally.error().message);
+  if (tally->has_value()) {
+    json units = json::array();
+    for (const contracts::UnitResult& unit : (*tally)->units) {
+      units.push_back({{"district", unit.district},
+                       {"budget", unit.budget},
+                       {"spent", unit.spent},
+                       {"voters", unit.voters},
+                       {"funded_in_order", unit.funded_in_order}});
+    }
+    result["tally"] = {{"ballots", (*tally)->ballots},
+                       {"outcome_rule", (*tally)->outcome_rule},
+                       {"closed_at_height", (*tally)->closed_at_height},
+                       {"units", std::move(units)}};
+  }
+  return Json(200, result);
+}
+
+HttpResponse Metrics(ApiContext& context) {
+  const Tip tip = context.ledger->tip();
+  const LatencySummary latency = context.tracker->CommitLatency();
+  std::string text;
+  const auto metric = [&text](std::string_view name, std::string_view type, std::string_view help, auto value) {
+    text += "# HELP " + std::string(name) + " " + std::string(help) + "\n";
+    text += "# TYPE " + std::string(name) + " " + std::string(type) + "\n";
+    text += std::string(name) + " " + std::to_string(value) + "\n";
+  };
+  metric("civic_height", "gauge", "Height of the last committed block.", tip.height);
+  metric("civic_mempool_txs", "gauge", "Transactions pending in the mempool.", context.mempool->size());
+  metric("civic_mempool_bytes", "gauge", "Bytes of transactions pending in the mempool.", context.mempool->bytes());
+  metric("civic_committed_txs_total", "counter", "Transactions committed since the node started.",
+         context.tracker->committed_total());
+  text += "# HELP civic_commit_latency_seconds Admission to durable commit, last 100000 transactions.\n";
+  text += "# TYPE civic_commit_latency_seconds summary\n";
+  text += "civic_commit_latency_seconds{quantile=\"0.5\"} " + std::to_string(latency.p50_ms / 1000.0) + "\n";
+  text += "civic_commit_latency_seconds{quantile=\"0.99\"} " + std::to_string(latency.p99_ms / 1000.0) + "\n";
+  text += "civic_commit_latency_seconds_count " + std::to_string(latency.samples) + "\n";
+  if (const HttpServerStats* stats = context.http_stats.load()) {
+    metric("civic_http_requests_total", "counter", "HTTP requests read.", stats->requests.load());
+    metric("civic_http_requests_rejected_total", "counter", "HTTP requests refused by the server's limits.",
+           stats->requests_rejected.load());
+    metric("civic_http_connections_open", "gauge", "Open HTTP connections.", stats->connections_open.load());
+    metric("civic_http_connections_refused_total", "counter", "Connections refused over the limit.",
+           stats->connections_refused.load());
+    metric("civic_http_idle_timeouts_total", "counter", "Connections closed for idling.", stats->idle_timeouts.load());
+  }
+  HttpResponse response;
+  response.content_type = "text/plain; version=0.0.4";
+  response.body = std::move(text);
+  return response;
+}
+
+}  // namespace
+
+HttpResponse Api::Handle(const HttpRequest& request) {
+  const std::string_view target = request.target;
+  const std::string_view path = target.substr(0, target.find('?'));
+  const std::vector<std::string_view> parts = Split(path);
+  const bool get = request.method == "GET";
+  const bool post = request.method == "POST";
+  const auto wrong_method = [&](std::string_view allowed) {
+    HttpResponse response = JsonError(405, "method_not_allowed", std::string(path) + " takes " + std::string(allowed));
+    response.headers.emplace_back("Allow", std::string(allowed));
+    return response;
+  };
+
+  if (parts.size() == 1 && parts[0] == "metrics") return get ? Metrics(context_) : wrong_method("GET");
+  if (parts.empty() || parts[0] != "v1") {
+    return NotFound("no such endpoint: " + std::string(path) + " (the API is under /v1; see node/API.md)");
+  }
+  if (parts.size() == 2 && parts[1] == "status") return get ? Status(context_) : wrong_method("GET");
+  if (parts.size() == 2 && parts[1] == "validators") return get ? Validators(context_) : wrong_method("GET");
+  if (parts.size() == 2 && parts[1] == "txs") return post ? Submit(context_, request) : wrong_method("POST");
+  if (parts.size() == 3 && parts[1] == "txs" && parts[2] == "batch") {
+    return post ? SubmitBatch(context_, request) : wrong_method("POST");
+  }
+  if (parts.size() == 3 && parts[1] == "txs") return get ? TxStatus(context_, parts[2]) : wrong_method("GET");
+  if (parts.size() == 4 && parts[1] == "txs" && parts[3] == "receipt") {
+    return get ? Receipt(context_, parts[2]) : wrong_method("GET");
+  }
+  if (parts.size() == 3 && parts[1] == "blocks") return get ? BlockAt(context_, parts[2]) : wrong_method("GET");
+  if (parts.size() == 3 && parts[1] == "rounds") return get ? RoundInfo(context_, parts[2]) : wrong_method("GET");
+  return NotFound("no such endpoint: " + std::string(path) + " (see node/API.md)");
+}
+
+}  // namespace civic::node

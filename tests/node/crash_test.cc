@@ -1,0 +1,125 @@
+// Crash safety with real processes: under a steady load, civicd is killed with SIGKILL at
+// random instants and restarted, again and again. Every transaction the node ever reported
+// committed must still be there afterwards, heights never go back, and replaying every block
+// from genesis gives the ledger's app hash.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <mutex>
+#include <set>
+
+#include "civic/node/ledger.h"
+#include "civic/node/replay.h"
+#include "node_fixture.h"
+
+namespace civic::node {
+namespace {
+
+using nlohmann::json;
+using testing::CivicdProcess;
+using testing::Http;
+using testing::HttpReply;
+
+// Kills per run; CIVIC_CRASH_KILLS overrides (e.g. 500 for a longer soak).
+int Kills() {
+  const char* text = std::getenv("CIVIC_CRASH_KILLS");
+  return text != nullptr ? std::max(1, std::atoi(text)) : 50;
+}
+
+TEST(CrashSafety, KilledAtRandomInstantsTheNodeLosesNothingItReportedCommitted) {
+  testing::TempDir dir;
+  testing::TestNetwork network;
+  const std::uint64_t seed = std::random_device()();
+  SCOPED_TRACE("seed " + std::to_string(seed));
+  std::mt19937_64 prng(seed);
+
+  testing::NodeFiles files = testing::WriteNodeFiles(dir.path(), network.genesis, 0);
+  std::uint16_t port = 0;
+  std::set<std::string> confirmed;  // ids the node reported committed
+  std::uint32_t next_resident = 1;
+  std::uint64_t last_height = 0;
+  std::atomic<std::uint64_t> committed_height{0};  // the highest height a status answer named
+  const int kills = Kills();
+
+  for (int kill = 0; kill <= kills; ++kill) {
+    const std::size_t log_offset = testing::ReadFile(files.log).size();
+    CivicdProcess node({"run", "--config", files.config.string()}, files.log);
+    const std::uint16_t bound = testing::WaitForPort(files.log, log_offset);
+    ASSERT_NE(bound, 0);
+    if (port == 0) {
+      port = bound;  // keep the same port from now on
+      files = testing::WriteNodeFiles(dir.path(), network.genesis, port);
+    }
+    const json status = Http(port, "GET", "/v1/status").Json();
+    ASSERT_TRUE(status.is_object()) << "no status after restart " << kill;
+    const std::uint64_t height = status["height"];
+    EXPECT_GE(height, last_height) << "height went back after restart " << kill;
+    EXPECT_GE(height, committed_height.load()) << "a height reported committed is gone after restart " << kill;
+    last_height = height;
+    if (kill == kills) {
+      node.Signal(SIGTERM);
+      EXPECT_EQ(node.Wait(), 0) << testing::ReadFile(files.log);
+      break;
+    }
+
+    // Load: batches of registrations, and status polls that collect what is committed.
+    std::atomic<bool> stop{false};
+    std::mutex mutex;
+    std::vector<proto::Tx> batch_source;
+    std::thread load([&] {
+      std::vector<std::string> pending;
+      while (!stop.load()) {
+        json txs = json::array();
+        std::vector<std::string> ids;
+        {
+          std::lock_guard lock(mutex);
+          for (int i = 0; i < 20; ++i) {
+            const proto::Tx tx = network.Register(next_resident++);
+            txs.push_back(testing::TxHex(tx));
+            ids.push_back(testing::TxIdHex(tx));
+          }
+        }
+        const HttpReply reply = Http(port, "POST", "/v1/txs/batch", json{{"txs", txs}}.dump());
+        if (reply.status == 200) pending.insert(pending.end(), ids.begin(), ids.end());
+        std::vector<std::string> still;
+        for (const std::string& id : pending) {
+          if (stop.load()) break;
+          const HttpReply answer = Http(port, "GET", "/v1/txs/" + id);
+          const json answer_json = answer.Json();
+          if (answer.status == 200 && answer_json.value("status", "") == "committed") {
+            std::lock_guard lock(mutex);
+            confirmed.insert(id);
+            const std::uint64_t at = answer_json["height"];
+            if (at > committed_height.load()) committed_height.store(at);
+          } else {
+            still.push_back(id);
+          }
+        }
+        pending = std::move(still);
+      }
+    });
+    std::this_thread::sleep_for(std::chrono::milliseconds(50 + prng() % 500));
+    node.Signal(SIGKILL);
+    EXPECT_EQ(node.Wait(), 128 + SIGKILL);
+    stop.store(true);
+    load.join();
+  }
+
+  // The ledger on disk: every confirmed transaction, and a replay that agrees.
+  std::unique_ptr<Ledger> ledger = Ledger::Open(dir.path() / "data", network.genesis, OpenMode::kReadOnly).value();
+  EXPECT_GT(confirmed.size(), 0u);
+  for (const std::string& id : confirmed) {
+    const std::optional<TxLocation> where =
+        ledger->FindTx(proto::FixedFromHex<proto::Hash32>(id).value()).value();
+    EXPECT_TRUE(where.has_value()) << "transaction " << id << " was reported committed and is gone";
+  }
+  proto::Result<ReplayReport> replay = ReplayLedger(*ledger);
+  ASSERT_TRUE(replay.has_value()) << replay.error().message;
+  EXPECT_EQ(replay->app_hash, ledger->app_hash());
+  EXPECT_EQ(replay->blocks, ledger->tip().height);
+  std::cout << "crash safety: " << kills << " kills, " << confirmed.size() << " transactions confirmed, "
+            << replay->blocks << " blocks, " << replay->txs << " transactions replayed\n";
+}
+
+}  // namespace
+}  // namespace civic::node

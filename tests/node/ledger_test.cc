@@ -1,0 +1,301 @@
+// The ledger on a real RocksDB in a temporary directory, with the executor and the mempool
+// that feed it: what is committed survives reopening, the incremental app hash equals one
+// computed from scratch, replay from genesis agrees, and bad blocks are refused.
+#include "civic/node/ledger.h"
+
+#include <gtest/gtest.h>
+
+#include "civic/consensus/safety.h"
+#include "civic/node/app_hash.h"
+#include "civic/node/executor.h"
+#include "civic/node/mempool.h"
+#include "civic/node/replay.h"
+#include "civic/proto/vote.h"
+#include "node_fixture.h"
+
+namespace civic::node {
+namespace {
+
+using testing::Filled;
+using testing::TempDir;
+using testing::TestNetwork;
+
+proto::VerifiedTx Verified(const proto::Tx& tx) { return proto::VerifyTx(tx).value(); }
+
+// A certificate for `block` signed by the test network's only validator.
+proto::CommitCertificate Certify(const TestNetwork& network, const ExecutedBlock& block) {
+  const proto::Ed25519KeyPair key = proto::Ed25519KeyPair::FromSeed(Filled(TestNetwork::kValidatorSeed));
+  proto::VoteBody body;
+  body.type = proto::VoteType::kPrecommit;
+  body.height = block.block.header.height;
+  body.round = 0;
+  body.block_hash = block.hash;
+  body.validator = key.public_key();
+  const proto::Vote vote = proto::SignVote(network.chain, body, key).value();
+  proto::CommitCertificate certificate;
+  certificate.height = body.height;
+  certificate.round = 0;
+  certificate.block_hash = block.hash;
+  certificate.signatures.push_back({0, vote.signature});
+  return certificate;
+}
+
+constexpr BlockLimits kLimits{1000, 4 * 1024 * 1024};
+
+class LedgerTest : public ::testing::Test {
+ protected:
+  std::unique_ptr<Ledger> Open(OpenMode mode = OpenMode::kReadWrite) {
+    proto::Result<std::unique_ptr<Ledger>> ledger = Ledger::Open(dir_.path() / "data", network_.genesis, mode);
+    EXPECT_TRUE(ledger.has_value()) << (ledger ? "" : ledger.error().message);
+    return ledger ? std::move(*ledger) : nullptr;
+  }
+
+  // Builds and commits a block of `txs`; returns the block.
+  ExecutedBlock CommitBlock(Ledger& ledger, const std::vector<proto::Tx>& txs, std::vector<Dropped>* dropped = nullptr) {
+    Executor executor(ledger);
+    std::vector<proto::VerifiedTx> candidates;
+    for (const proto::Tx& tx : txs) candidates.push_back(Verified(tx));
+    ExecutedBlock block = executor.Build(candidates, time_ += 1000, network_.genesis.validators[0].key,
+                                         network_.genesis.ValidatorSet(), kLimits, dropped);
+    EXPECT_TRUE(executor.Commit(block, Certify(network_, block)).has_value());
+    return block;
+  }
+
+  TempDir dir_;
+  TestNetwork network_;
+  std::uint64_t time_ = 1'790'000'000'000;
+};
+
+TEST(StateCommitment, DependsOnTheEntriesNotOnTheirOrder) {
+  const proto::ChainId chain = proto::ChainId::Parse("civic-test").value();
+  const proto::Bytes a = {1, 2}, b = {3}, c = {4, 5, 6};
+  StateCommitment one(chain), two(chain);
+  one.Add(a, b);
+  one.Add(b, c);
+  two.Add(b, c);
+  two.Add(a, b);
+  EXPECT_EQ(one.Digest(), two.Digest());
+  two.Remove(a, b);
+  EXPECT_NE(one.Digest(), two.Digest());
+  two.Remove(b, c);
+  EXPECT_EQ(two.Digest(), StateCommitment(chain).Digest()) << "removing every entry gives the empty state";
+  // The key/value split is part of the entry: (ab, c) is not (a, bc).
+  StateCommitment split1(chain), split2(chain);
+  split1.Add(proto::Bytes{1, 2}, proto::Bytes{3});
+  split2.Add(proto::Bytes{1}, proto::Bytes{2, 3});
+  EXPECT_NE(split1.Digest(), split2.Digest());
+  // Another chain commits differently to the same state.
+  StateCommitment other(proto::ChainId::Parse("civic-other").value());
+  other.Add(a, b);
+  other.Add(b, c);
+  EXPECT_NE(other.Digest(), one.Digest());
+  // Serialize and Restore round trip; a wrong size is refused.
+  EXPECT_TRUE(StateCommitment::Restore(chain, one.Serialize()).value() == one);
+  EXPECT_FALSE(StateCommitment::Restore(chain, proto::Bytes(100)).has_value());
+}
+
+TEST_F(LedgerTest, ANewLedgerHoldsTheGenesisStateAtHeightZero) {
+  std::unique_ptr<Ledger> ledger = Open();
+  ASSERT_NE(ledger, nullptr);
+  EXPECT_EQ(ledger->tip().height, 0u);
+  EXPECT_EQ(ledger->tip().time_unix_ms, network_.genesis.genesis_time_unix_ms);
+  EXPECT_EQ(ledger->app_hash(), ledger->RecomputeCommitment().value().Digest());
+  const contracts::BudgetContracts contracts(network_.chain);
+  EXPECT_EQ(contracts.Genesis(ledger->state()).value(), network_.genesis.contracts);
+}
+
+TEST_F(LedgerTest, CommittedBlocksSurviveReopeningWithTheirIndexAndCertificates) {
+  proto::Tx first = network_.Register(1);
+  proto::Tx second = network_.Register(2, {2});
+  proto::Hash32 app_hash;
+  {
+    std::unique_ptr<Ledger> ledger = Open();
+    const ExecutedBlock one = CommitBlock(*ledger, {first});
+    const ExecutedBlock two = CommitBlock(*ledger, {second});
+    EXPECT_EQ(two.block.header.previous_block_hash, one.hash);
+    app_hash = ledger->app_hash();
+  }
+  std::unique_ptr<Ledger> ledger = Open();
+  EXPECT_EQ(ledger->tip().height, 2u);
+  EXPECT_EQ(ledger->app_hash(), app_hash);
+  EXPECT_EQ(ledger->RecomputeCommitment().value().Digest(), app_hash) << "the incremental hash equals a full one";
+  const std::optional<TxLocation> where = ledger->FindTx(proto::TxId(second).value()).value();
+  ASSERT_TRUE(where.has_value());
+  EXPECT_EQ(where->height, 2u);
+  EXPECT_EQ(where->index, 0u);
+  EXPECT_EQ(ledger->BlockAt(1).value()->txs.at(0), first);
+  EXPECT_TRUE(ledger->CertificateAt(2).value().has_value());
+  EXPECT_FALSE(ledger->BlockAt(3).value().has_value());
+  const ReplayReport report = ReplayLedger(*ledger).value();
+  EXPECT_EQ(report.blocks, 2u);
+  EXPECT_EQ(report.txs, 2u);
+  EXPECT_EQ(report.app_hash, app_hash);
+}
+
+TEST_F(LedgerTest, TheHeaderCarriesTheAppHashOfTheStateBeforeIt) {
+  std::unique_ptr<Ledger> ledger = Open();
+  const proto::Hash32 genesis_hash = ledger->app_hash();
+  const ExecutedBlock one = CommitBlock(*ledger, {network_.Register(1)});
+  EXPECT_EQ(one.block.header.app_hash, genesis_hash);
+  const proto::Hash32 after_one = ledger->app_hash();
+  EXPECT_NE(after_one, genesis_hash);
+  const ExecutedBlock two = CommitBlock(*ledger, {});
+  EXPECT_EQ(two.block.header.app_hash, after_one);
+}
+
+TEST_F(LedgerTest, PrunedReplayEntriesKeepTheIncrementalHashEqualToAFullOne) {
+  // Transactions valid until heights 2 and 3: their replay entries are deleted by the blocks
+  // after that, which exercises the delete path of the incremental hash.
+  std::unique_ptr<Ledger> ledger = Open();
+  const auto short_lived = [&](std::uint32_t resident, std::uint64_t valid_until) {
+    return network_.Sign(network_.clerk(), proto::TxKind::kRegisterResident,
+                         proto::RegisterResident{network_.resident(resident).public_key(), {1}, 0}, std::nullopt,
+                         valid_until);
+  };
+  CommitBlock(*ledger, {short_lived(1, 2), short_lived(2, 3)});
+  for (int i = 0; i < 4; ++i) {
+    CommitBlock(*ledger, {});
+    EXPECT_EQ(ledger->app_hash(), ledger->RecomputeCommitment().value().Digest()) << "after block " << ledger->tip().height;
+  }
+  std::size_t replay_keys = 0;
+  ledger->state().Scan(proto::AsBytes("rpl/"), [&](proto::ByteView, proto::ByteView) {
+    ++replay_keys;
+    return true;
+  });
+  EXPECT_EQ(replay_keys, 0u) << "the expired replay entries were pruned";
+  EXPECT_EQ(ReplayLedger(*ledger).value().app_hash, ledger->app_hash());
+}
+
+TEST_F(LedgerTest, ALedgerOfAnotherGenesisIsRefused) {
+  { ASSERT_NE(Open(), nullptr); }
+  Genesis other = network_.genesis;
+  other.contracts.districts.push_back({4, "Hills"});
+  proto::Result<std::unique_ptr<Ledger>> ledger = Ledger::Open(dir_.path() / "data", other, OpenMode::kReadWrite);
+  ASSERT_FALSE(ledger.has_value());
+  EXPECT_NE(ledger.error().message.find("another genesis"), std::string::npos) << ledger.error().message;
+  EXPECT_NE(ledger.error().message.find(proto::ToHex(GenesisHash(other))), std::string::npos);
+}
+
+TEST_F(LedgerTest, ReadOnlyOpenOfAMissingLedgerFailsWithoutCreatingOne) {
+  proto::Result<std::unique_ptr<Ledger>> ledger = Ledger::Open(dir_.path() / "none", network_.genesis, OpenMode::kReadOnly);
+  ASSERT_FALSE(ledger.has_value());
+  EXPECT_NE(ledger.error().message.find("no ledger"), std::string::npos) << ledger.error().message;
+  EXPECT_FALSE(std::filesystem::exists(dir_.path() / "none" / "CURRENT"));
+}
+
+TEST_F(LedgerTest, TheSafetyRecordIsKeptAcrossReopening) {
+  consensus::LastSigned record;
+  record.height = 7;
+  record.round = 2;
+  record.step = consensus::SignedStep::kPrevote;
+  {
+    std::unique_ptr<Ledger> ledger = Open();
+    consensus::SafetyStore store(ledger->safety_storage());
+    ASSERT_FALSE(store.Load().value().has_value());
+    ASSERT_TRUE(store.Persist(record).has_value());
+  }
+  std::unique_ptr<Ledger> ledger = Open();
+  consensus::SafetyStore store(ledger->safety_storage());
+  const std::optional<consensus::LastSigned> loaded = store.Load().value();
+  ASSERT_TRUE(loaded.has_value());
+  EXPECT_EQ(loaded->height, 7u);
+  EXPECT_EQ(loaded->round, 2u);
+  // An older record than the stored one is refused: a restarted validator cannot go back.
+  consensus::LastSigned older = record;
+  older.height = 6;
+  EXPECT_FALSE(store.Persist(older).has_value());
+}
+
+TEST_F(LedgerTest, BuildLeavesOutTransactionsThatWouldFail) {
+  std::unique_ptr<Ledger> ledger = Open();
+  const proto::Tx ok = network_.Register(1);
+  const proto::Tx again = network_.Register(1);  // the same resident twice: refused
+  std::vector<Dropped> dropped;
+  const ExecutedBlock block = CommitBlock(*ledger, {ok, again}, &dropped);
+  EXPECT_EQ(block.block.txs.size(), 1u);
+  ASSERT_EQ(dropped.size(), 1u);
+  EXPECT_EQ(dropped[0].id, proto::TxId(again).value());
+  EXPECT_EQ(dropped[0].reason.code, contracts::TxError::kAlreadyRegistered);
+}
+
+TEST_F(LedgerTest, ValidateRefusesBlocksThatDoNotFollowOrDoNotCheckOut) {
+  std::unique_ptr<Ledger> ledger = Open();
+  Executor executor(*ledger);
+  const std::vector<proto::VerifiedTx> candidates = {Verified(network_.Register(1))};
+  const ExecutedBlock good = executor.Build(candidates, time_ + 1000,
+                                            network_.genesis.validators[0].key, network_.genesis.ValidatorSet(),
+                                            kLimits, nullptr);
+  const proto::ValidatorSet set = network_.genesis.ValidatorSet();
+  const std::uint64_t clock = time_ + 5000;
+  EXPECT_TRUE(executor.Validate(good.block, set, kLimits, nullptr, clock).has_value());
+
+  const auto refused = [&](proto::Block block, std::string_view why) {
+    proto::Result<ExecutedBlock> result = executor.Validate(block, set, kLimits, nullptr, clock);
+    ASSERT_FALSE(result.has_value()) << why;
+    EXPECT_NE(result.error().message.find(why), std::string::npos) << result.error().message;
+  };
+  proto::Block wrong_app = good.block;
+  wrong_app.header.app_hash.bytes[0] ^= 1;
+  refused(wrong_app, "app hash");
+  proto::Block wrong_root = good.block;
+  wrong_root.header.tx_root.bytes[0] ^= 1;
+  refused(wrong_root, "tx_root");
+  proto::Block wrong_height = good.block;
+  wrong_height.header.height = 2;
+  refused(wrong_height, "does not follow");
+  proto::Block wrong_previous = good.block;
+  wrong_previous.header.previous_block_hash.bytes[0] = 1;
+  refused(wrong_previous, "does not extend");
+  proto::Block old_time = good.block;
+  old_time.header.time_unix_ms = network_.genesis.genesis_time_unix_ms;
+  refused(old_time, "time");
+  proto::Block future = good.block;
+  future.header.time_unix_ms = clock + 1;
+  refused(future, "beyond what this node's clock allows");
+  proto::Block stranger = good.block;
+  stranger.header.proposer = proto::Ed25519KeyPair::FromSeed(Filled(0x99)).public_key();
+  refused(stranger, "is not a validator");
+  proto::Block bad_signature = good.block;
+  bad_signature.txs[0].signature.bytes[5] ^= 1;
+  refused(bad_signature, "transaction 0");
+  proto::Block failing = good.block;
+  failing.txs.push_back(network_.Register(1));  // registers resident 1 again: does not take effect
+  refused(failing, "does not take effect");
+  EXPECT_EQ(ledger->tip().height, 0u) << "validation writes nothing";
+}
+
+TEST_F(LedgerTest, MempoolAdmitsInOrderRefusesDuplicatesAndWhatWouldFailAndRechecksAfterACommit) {
+  std::unique_ptr<Ledger> ledger = Open();
+  const contracts::BudgetContracts contracts(network_.chain);
+  Mempool mempool(contracts, [&] { return ledger->StateSnapshot(); }, MempoolLimits{3, 1 << 20});
+  const contracts::BlockContext next{1, time_ + 1000};
+  const proto::VerifiedTx one = Verified(network_.Register(1));
+  EXPECT_EQ(mempool.Add(one, 200, next).status, AdmitStatus::kAdmitted);
+  EXPECT_EQ(mempool.Add(one, 200, next).status, AdmitStatus::kDuplicate);
+  const Admission again = mempool.Add(Verified(network_.Register(1)), 200, next);
+  EXPECT_EQ(again.status, AdmitStatus::kRejected);
+  EXPECT_EQ(again.rejection->code, contracts::TxError::kAlreadyRegistered) << "checked after the pending one";
+  const proto::VerifiedTx two = Verified(network_.Register(2));
+  const proto::VerifiedTx three = Verified(network_.Register(3));
+  EXPECT_EQ(mempool.Add(two, 200, next).status, AdmitStatus::kAdmitted);
+  EXPECT_EQ(mempool.Add(three, 200, next).status, AdmitStatus::kAdmitted);
+  EXPECT_EQ(mempool.Add(Verified(network_.Register(4)), 200, next).status, AdmitStatus::kFull);
+  EXPECT_EQ(mempool.size(), 3u);
+  ASSERT_EQ(mempool.Candidates(10).size(), 3u);
+  EXPECT_EQ(mempool.Candidates(10)[0].id(), one.id()) << "admission order";
+
+  // A block from elsewhere registers resident 3 with another transaction: the pending
+  // registration of 3 can no longer take effect and is dropped on the recheck.
+  const ExecutedBlock block = CommitBlock(*ledger, {one.tx(), network_.Register(3, {2})});
+  std::vector<Dropped> dropped;
+  mempool.Update(block.tx_ids, contracts::BlockContext{2, time_ + 1000},
+                 [&](const Dropped& drop) { dropped.push_back(drop); });
+  ASSERT_EQ(dropped.size(), 1u);
+  EXPECT_EQ(dropped[0].id, three.id());
+  EXPECT_EQ(mempool.size(), 1u);
+  EXPECT_TRUE(mempool.Contains(two.id()));
+  EXPECT_FALSE(mempool.Contains(one.id()));
+}
+
+}  // namespace
+}  // namespace civic::node
