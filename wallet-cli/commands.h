@@ -10,12 +10,19 @@ namespace civic::wallet {
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitBadInput = 1;  // an input file is missing, unreadable, malformed or cannot be used
 inline constexpr int kExitUsage = 2;     // the command line itself is wrong
+inline constexpr int kExitInvalid = 3;   // what was checked does not check out (e.g. a forged receipt)
 
 inline constexpr const char* kExitCodesHelp =
     "Exit codes: 0 success; 1 an input file is missing, unreadable, malformed or cannot be tallied "
-    "(the message names the line); 2 the command line is wrong (unknown subcommand, option or rule).";
+    "(the message names the line); 2 the command line is wrong (unknown subcommand, option or rule); "
+    "3 what was checked does not check out (e.g. a receipt that proves nothing).";
 
 // civic-wallet tally FILE.pb --rule RULE [--json]
 void AddTallyCommand(CLI::App& app, int& exit_code);
+// civic-wallet keygen --key FILE [--passphrase-file F | --passphrase-env NAME] [--json];
+// civic-wallet whoami --key FILE [--json]
+void AddKeyCommands(CLI::App& app, int& exit_code);
+// civic-wallet verify-receipt FILE --genesis FILE [--json]
+void AddVerifyReceiptCommand(CLI::App& app, int& exit_code);
 
 }  // namespace civic::wallet

@@ -4,15 +4,22 @@
 #include <exception>
 
 #include <CLI/CLI.hpp>
+#include <sodium.h>
 
 #include "commands.h"
 
 int main(int argc, char** argv) {
+  if (sodium_init() < 0) {
+    std::fprintf(stderr, "civic-wallet: libsodium failed to initialise\n");
+    return civic::wallet::kExitBadInput;
+  }
   CLI::App app{"civic-wallet: the command-line tool of the civic-ledger participatory budgeting network."};
   app.footer(civic::wallet::kExitCodesHelp);
   app.require_subcommand(1);
   int exit_code = civic::wallet::kExitOk;
+  civic::wallet::AddKeyCommands(app, exit_code);
   civic::wallet::AddTallyCommand(app, exit_code);
+  civic::wallet::AddVerifyReceiptCommand(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

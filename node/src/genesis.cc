@@ -28,7 +28,9 @@
 #include <nlohmann/json.hpp>
 
 #include "civic/proto/assert.h"
+#include "civic/proto/ed25519.h"
 #include "civic/proto/hash.h"
+#include "civic/proto/schnorr.h"
 #include "read_file.h"
 
 namespace civic::node {
@@ -378,6 +380,9 @@ Result<std::vector<GenesisValidator>> ReadValidators(const Json& value) {
     Result<proto::Ed25519PublicKey> key =
         ReadKey<proto::Ed25519PublicKey>(**key_field, object->PathOf("ed25519"), "an Ed25519 public key");
     if (!key) return tl::unexpected(key.error());
+    if (!proto::IsValidEd25519PublicKey(*key)) {
+      return Invalid(object->PathOf("ed25519"), "is not an Ed25519 public key a signature could verify against");
+    }
     if (const auto seen = index_of_key.find(*key); seen != index_of_key.end()) {
       return Invalid(object->PathOf("ed25519"), "the same key as " + ElementPath(path, seen->second) +
                                                     "; each validator needs a key of its own");
@@ -404,12 +409,13 @@ Result<std::vector<proto::SchnorrPublicKey>> ReadClerks(const Json& value) {
   std::map<proto::SchnorrPublicKey, std::size_t> index_of_key;
   for (std::size_t i = 0; i < (*array)->size(); ++i) {
     const std::string at = ElementPath(path, i);
-    // Whether the key is a point on the curve is not checked here: proto/ offers no check on
-    // its own (bytes.h: "any 32 bytes decode"), and SchnorrVerify refuses every signature by a
-    // key that is not one, so such a clerk could never act.
     Result<proto::SchnorrPublicKey> key =
         ReadKey<proto::SchnorrPublicKey>((**array)[i], at, "a BIP-340 x-only public key");
     if (!key) return tl::unexpected(key.error());
+    // Any 32 bytes decode (bytes.h); a clerk whose key is no curve point could never sign.
+    if (!proto::IsValidSchnorrPublicKey(*key)) {
+      return Invalid(at, "is not a BIP-340 public key (no point on secp256k1 has this x coordinate)");
+    }
     if (const auto seen = index_of_key.find(*key); seen != index_of_key.end()) {
       return Invalid(at, "the same key as " + ElementPath(path, seen->second) + "; list each clerk once");
     }

@@ -15,6 +15,10 @@ bool Ed25519Verify(const Ed25519PublicKey& public_key, ByteView message, const E
                                      public_key.bytes.data()) == 0;
 }
 
+bool IsValidEd25519PublicKey(const Ed25519PublicKey& public_key) {
+  return crypto_core_ed25519_is_valid_point(public_key.bytes.data()) == 1;
+}
+
 struct Ed25519KeyPair::Impl {
   std::array<unsigned char, crypto_sign_SECRETKEYBYTES> secret{};
   Impl() = default;

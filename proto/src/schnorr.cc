@@ -17,6 +17,11 @@ bool SchnorrVerify(const SchnorrPublicKey& public_key, ByteView message, const S
                                      message.size(), &parsed) == 1;
 }
 
+bool IsValidSchnorrPublicKey(const SchnorrPublicKey& public_key) {
+  secp256k1_xonly_pubkey parsed;
+  return secp256k1_xonly_pubkey_parse(secp256k1_context_static, &parsed, public_key.bytes.data()) == 1;
+}
+
 struct SchnorrKeyPair::Impl {
   secp256k1_context* context = nullptr;  // signing needs a context of its own, not the static one
   secp256k1_keypair keypair;             // holds the secret; wiped in the destructor

@@ -140,6 +140,28 @@ TEST_F(Civicd, EveryKindOfTransactionCommitsAndItsReceiptVerifiesOffline) {
   EXPECT_EQ(certificate.block_hash, proto::BlockHash(header).value());
   EXPECT_TRUE(proto::VerifyCommitCertificate(network_.chain, network_.genesis.ValidatorSet(), certificate).has_value());
 
+  // The wallet says the same, offline, from the saved receipt and the genesis file; a
+  // receipt with a forged certificate or another transaction is refused.
+  testing::WriteFile(dir_.path() / "receipt.json", receipt_reply.body);
+  const auto wallet = [&](const std::string& receipt_file) {
+    CivicdProcess run({"verify-receipt", receipt_file, "--genesis", (dir_.path() / "genesis.json").string()},
+                      dir_.path() / "wallet.log", CIVIC_WALLET_BINARY);
+    return run.Wait().value_or(-1);
+  };
+  EXPECT_EQ(wallet((dir_.path() / "receipt.json").string()), 0) << testing::ReadFile(dir_.path() / "wallet.log");
+  json forged = receipt;
+  forged["tx"] = TxHex(network_.Sign(network_.resident(1), proto::TxKind::kCastBallot, proto::Ballot{1, {{1, 1}}}));
+  forged["tx_id"] = proto::ToHex(proto::TxId(proto::Decode<proto::Tx>(proto::FromHex(forged["tx"].get<std::string>()).value()).value()).value());
+  testing::WriteFile(dir_.path() / "forged.json", forged.dump());
+  EXPECT_EQ(wallet((dir_.path() / "forged.json").string()), 3) << "a transaction that is not in the block";
+  json unsigned_block = receipt;
+  proto::CommitCertificate stripped = certificate;
+  stripped.signatures[0].signature.bytes[0] ^= 1;
+  unsigned_block["certificate"] = proto::ToHex(proto::Encode(stripped).value());
+  testing::WriteFile(dir_.path() / "forged-cert.json", unsigned_block.dump());
+  EXPECT_EQ(wallet((dir_.path() / "forged-cert.json").string()), 3) << "a certificate that does not verify";
+  EXPECT_NE(testing::ReadFile(dir_.path() / "wallet.log").find("VALID: transaction " + TxIdHex(ballot)), std::string::npos);
+
   // A clean stop, then the ledger replays from genesis to the same app hash.
   const std::string app_hash = Status()["app_hash"];
   process_->Signal(SIGTERM);

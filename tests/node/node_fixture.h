@@ -245,9 +245,11 @@ inline NodeFiles WriteNodeFiles(const std::filesystem::path& dir, const Genesis&
 
 class CivicdProcess {
  public:
-  // Starts `civicd ARGS...` with stdout and stderr appended to `log`.
-  CivicdProcess(const std::vector<std::string>& args, const std::filesystem::path& log) {
-    std::vector<std::string> argv_strings = {CIVICD_BINARY};
+  // Starts `civicd ARGS...` (or another of our programs) with stdout and stderr appended to
+  // `log`.
+  CivicdProcess(const std::vector<std::string>& args, const std::filesystem::path& log,
+                const std::string& binary = CIVICD_BINARY) {
+    std::vector<std::string> argv_strings = {binary};
     argv_strings.insert(argv_strings.end(), args.begin(), args.end());
     std::vector<char*> argv;
     for (std::string& arg : argv_strings) argv.push_back(arg.data());
@@ -258,7 +260,7 @@ class CivicdProcess {
     posix_spawn_file_actions_adddup2(&actions, 1, 2);
     const int spawned = posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), environ);
     posix_spawn_file_actions_destroy(&actions);
-    EXPECT_EQ(spawned, 0) << "cannot start " << CIVICD_BINARY;
+    EXPECT_EQ(spawned, 0) << "cannot start " << binary;
     if (spawned != 0) pid_ = -1;
   }
   ~CivicdProcess() {

@@ -55,6 +55,21 @@ TEST(Ed25519KeyPair, SignsAndVerifiesAndRejectsTampering) {
   EXPECT_FALSE(Ed25519Verify(other.public_key(), message, signature));
 }
 
+TEST(Ed25519PublicKey, GeneratedKeysAreValidAndSmallOrderOrNonCanonicalOnesAreNot) {
+  for (std::uint8_t seed : {std::uint8_t{0x01}, std::uint8_t{0x21}, std::uint8_t{0xFE}}) {
+    EXPECT_TRUE(IsValidEd25519PublicKey(Ed25519KeyPair::FromSeed(testing::Filled(seed)).public_key()));
+  }
+  Ed25519PublicKey zero;  // y = 0: a point of order 4
+  EXPECT_FALSE(IsValidEd25519PublicKey(zero));
+  Ed25519PublicKey identity;  // y = 1: the neutral element
+  identity.bytes[0] = 1;
+  EXPECT_FALSE(IsValidEd25519PublicKey(identity));
+  Ed25519PublicKey above_p;  // y = 2^255 - 1 > p: not canonical
+  above_p.bytes.fill(0xFF);
+  above_p.bytes[31] = 0x7F;
+  EXPECT_FALSE(IsValidEd25519PublicKey(above_p));
+}
+
 TEST(Ed25519KeyPair, SameSeedSameKey) {
   EXPECT_EQ(Ed25519KeyPair::FromSeed(testing::Filled(3)).public_key(),
             Ed25519KeyPair::FromSeed(testing::Filled(3)).public_key());

@@ -61,6 +61,19 @@ TEST(Bip340Vectors, EveryRowGivesItsExpectedVerifyResult) {
   EXPECT_GT(false_rows, 0);
 }
 
+TEST(Bip340Vectors, OnlyTheRowsWithABadPublicKeyHaveAnInvalidKey) {
+  // Rows 5 ("public key not on the curve") and 14 ("... exceeds the field size"); every other
+  // row, failing or not, has a key on the curve.
+  int bad_keys = 0;
+  for (const Bip340Row& row : ReadBip340Rows()) {
+    SCOPED_TRACE("row " + row.index + " " + row.comment);
+    const bool bad_key = row.comment.rfind("public key", 0) == 0;
+    bad_keys += bad_key ? 1 : 0;
+    EXPECT_EQ(IsValidSchnorrPublicKey(FixedHex<SchnorrPublicKey>(row.public_key)), !bad_key);
+  }
+  EXPECT_EQ(bad_keys, 2);
+}
+
 TEST(Bip340Vectors, RowsWithSecretKeyReproduceTheSignatureExactly) {
   int signed_rows = 0;
   for (const Bip340Row& row : ReadBip340Rows()) {

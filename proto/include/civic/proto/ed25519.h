@@ -12,6 +12,10 @@ namespace civic::proto {
 [[nodiscard]] bool Ed25519Verify(const Ed25519PublicKey& public_key, ByteView message,
                                  const Ed25519Signature& signature);
 
+// Whether the 32 bytes are a key the verifier accepts: a canonical encoding of a point on the
+// curve, in the main subgroup, not of small order (libsodium's crypto_core_ed25519_is_valid_point).
+[[nodiscard]] bool IsValidEd25519PublicKey(const Ed25519PublicKey& public_key);
+
 // A validator's signing key, derived from a 32-byte seed the caller brings. The expanded
 // secret is wiped on destruction. Not copyable; movable.
 class Ed25519KeyPair {

@@ -19,6 +19,10 @@ using Secret32 = std::array<std::uint8_t, 32>;
 [[nodiscard]] bool SchnorrVerify(const SchnorrPublicKey& public_key, ByteView message,
                                  const SchnorrSignature& signature);
 
+// Whether the 32 bytes are the x coordinate of a point on the curve, i.e. a key that can ever
+// have a valid signature (for checking keys in a genesis file, before anyone signs).
+[[nodiscard]] bool IsValidSchnorrPublicKey(const SchnorrPublicKey& public_key);
+
 // A secret key and its public key. The secret is wiped when the key pair is destroyed.
 // Not copyable; movable. Sign is const and safe to call from several threads.
 class SchnorrKeyPair {
