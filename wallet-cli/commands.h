@@ -22,6 +22,8 @@ void AddTallyCommand(CLI::App& app, int& exit_code);
 // civic-wallet keygen --key FILE [--passphrase-file F | --passphrase-env NAME] [--json];
 // civic-wallet whoami --key FILE [--json]
 void AddKeyCommands(CLI::App& app, int& exit_code);
+// civic-wallet register / vote / receipt: transactions sent to a node.
+void AddTxCommands(CLI::App& app, int& exit_code);
 // civic-wallet verify-receipt FILE --genesis FILE [--json]
 void AddVerifyReceiptCommand(CLI::App& app, int& exit_code);
 

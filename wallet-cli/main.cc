@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   int exit_code = civic::wallet::kExitOk;
   civic::wallet::AddKeyCommands(app, exit_code);
+  civic::wallet::AddTxCommands(app, exit_code);
   civic::wallet::AddTallyCommand(app, exit_code);
   civic::wallet::AddVerifyReceiptCommand(app, exit_code);
   try {

@@ -93,6 +93,24 @@ json HeaderJson(const proto::BlockHeader& header) {
           {"proposer", proto::ToHex(header.proposer)}};
 }
 
+std::string_view ReviewName(contracts::ReviewState review) {
+  switch (review) {
+    case contracts::ReviewState::kPending: return "pending";
+    case contracts::ReviewState::kFeasible: return "feasible";
+    case contracts::ReviewState::kInfeasible: return "infeasible";
+  }
+  return "unknown";
+}
+
+std::string_view BallotTypeName(proto::BallotType type) {
+  switch (type) {
+    case proto::BallotType::kApproval: return "approval";
+    case proto::BallotType::kKnapsack: return "knapsack";
+    case proto::BallotType::kCumulative: return "cumulative";
+  }
+  return "unknown";
+}
+
 json RejectionJson(std::string_view code, std::string_view message) { return {{"code", code}, {"message", message}}; }
 
 // A storage failure: the details go to the node's log, not to the client.
@@ -378,7 +396,10 @@ HttpResponse RoundInfo(ApiContext& context, std::string_view id_text) {
   if (!round) return JsonError(500, "corrupt_state", round.error().message);
   if (!round->has_value()) return NotFound("no round " + std::to_string(*round_id));
   const proto::Constitution& constitution = (*round)->constitution;
-  const contracts::Phase phase = contracts::PhaseAt(constitution, contracts::BlockContext{tip.height, tip.time_unix_ms});
+  // The phase the next block would see (as admission checks it), not the tip's: with no
+  // block since voting opened, a ballot sent now is still counted as cast in voting.
+  const contracts::Phase phase = contracts::PhaseAt(
+      constitution, contracts::BlockContext{tip.height + 1, std::max(NowUnixMs(), tip.time_unix_ms + 1)});
   contracts::Result<std::vector<std::pair<std::uint32_t, contracts::ProposalRecord>>> proposals =
       context.contracts->Proposals(*state, *round_id);
   if (!proposals) return JsonError(500, "corrupt_state", proposals.error().message);
@@ -386,14 +407,32 @@ HttpResponse RoundInfo(ApiContext& context, std::string_view id_text) {
   for (const auto& [proposal_id, record] : *proposals) {
     proposals_json.push_back({{"id", proposal_id},
                               {"title", record.proposal.title},
+                              {"district", record.proposal.district},
                               {"cost", record.cost},
-                              {"review", static_cast<int>(record.review)},
+                              {"review", ReviewName(record.review)},
                               {"review_reason", record.review_reason}});
+  }
+  json district_budgets = json::array();
+  for (const proto::DistrictBudget& budget : constitution.district_budgets) {
+    district_budgets.push_back({{"district", budget.district}, {"budget", budget.budget}});
   }
   json result = {{"id", *round_id},
                  {"title", constitution.title},
                  {"total_budget", constitution.total_budget},
                  {"phase", (*round)->closed ? std::string("closed") : std::string(contracts::PhaseName(phase))},
+                 {"district_budgets", std::move(district_budgets)},
+                 {"phases",
+                  {{"basis", constitution.phase_basis == proto::PhaseBasis::kHeight ? "height" : "time_unix_ms"},
+                   {"proposals_start", constitution.proposals_start},
+                   {"review_start", constitution.review_start},
+                   {"voting_start", constitution.voting_start},
+                   {"voting_end", constitution.voting_end}}},
+                 {"ballot",
+                  {{"type", BallotTypeName(constitution.ballot_type)},
+                   {"min_choices", constitution.min_choices},
+                   {"max_choices", constitution.max_choices},
+                   {"points_total_max", constitution.points_total_max},
+                   {"points_per_project_max", constitution.points_per_project_max}}},
                  {"opened_at_height", (*round)->opened_at_height},
                  {"proposals", std::move(proposals_json)},
                  {"closed", (*round)->closed},

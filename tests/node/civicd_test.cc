@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "civic/proto/block.h"
+#include "civic/wallet/keystore.h"
 #include "civic/proto/merkle.h"
 #include "civic/proto/vote.h"
 #include "node_fixture.h"
@@ -305,6 +306,84 @@ TEST_F(Civicd, BadRequestsGetTheirDocumentedErrorAndChangeNothing) {
   EXPECT_EQ(after["height"], before["height"]);
   EXPECT_EQ(after["app_hash"], before["app_hash"]);
   EXPECT_EQ(after["mempool"]["txs"], 0);
+}
+
+// A resident's whole path with the wallet: a clerk registers her, she votes (a ballot that
+// breaks the round's rules is refused before it is signed), fetches her receipt and checks it
+// offline.
+TEST_F(Civicd, AResidentVotesWithTheWalletAndChecksHerReceipt) {
+  Start();
+  const std::uint64_t t0 = testing::NowUnixMs();
+  const std::filesystem::path clerk_key = dir_.path() / "clerk.key";
+  const std::filesystem::path ana_key = dir_.path() / "ana.key";
+  ASSERT_TRUE(wallet::Create(clerk_key, testing::Filled(0xC1), "clerk passphrase", wallet::kKdfMinimum).has_value());
+  const proto::SchnorrPublicKey ana =
+      wallet::Create(ana_key, testing::Filled(0x0A), "ana's passphrase", wallet::kKdfMinimum).value();
+  ::setenv("CIVIC_TEST_CLERK_PASSPHRASE", "clerk passphrase", 1);
+  ::setenv("CIVIC_TEST_ANA_PASSPHRASE", "ana's passphrase", 1);
+  const std::string node = "http://127.0.0.1:" + std::to_string(port_);
+  const auto wallet_run = [&](std::vector<std::string> args) {
+    const std::filesystem::path log = dir_.path() / "wallet.log";
+    std::filesystem::remove(log);
+    CivicdProcess run(args, log, CIVIC_WALLET_BINARY);
+    const int code = run.Wait().value_or(-1);
+    return std::make_pair(code, testing::ReadFile(log));
+  };
+
+  auto [registered, register_out] = wallet_run({"register", "--key", clerk_key.string(), "--passphrase-env",
+                                                "CIVIC_TEST_CLERK_PASSPHRASE", "--node", node, "--resident",
+                                                proto::ToHex(ana), "--district", "1"});
+  ASSERT_EQ(registered, 0) << register_out;
+  EXPECT_NE(register_out.find("committed in block"), std::string::npos) << register_out;
+
+  Commit(network_.Sign(network_.clerk(), proto::TxKind::kOpenRound, proto::OpenRound{TimedRound(t0)}));
+  Commit(network_.Register(2, {1}));
+  for (int i = 1; i <= 3; ++i) {
+    Commit(network_.Sign(network_.resident(2), proto::TxKind::kSubmitProposal,
+                         proto::SubmitProposal{1, "Project " + std::to_string(i), proto::Sha256(proto::AsBytes("d")),
+                                               20'000, 1}));
+  }
+  SleepUntil(t0 + 3200);
+  for (std::uint32_t id = 1; id <= 3; ++id) {
+    Commit(network_.Sign(network_.clerk(), proto::TxKind::kReviewProposal,
+                         proto::ReviewProposal{1, id, id != 3, id != 3 ? "fine" : "not city land", std::nullopt}));
+  }
+  SleepUntil(t0 + 6200);
+  const std::vector<std::string> vote = {"vote", "--key", ana_key.string(), "--passphrase-env",
+                                         "CIVIC_TEST_ANA_PASSPHRASE", "--node", node, "--round", "1", "--json"};
+  auto with = [&](std::vector<std::string> extra) {
+    std::vector<std::string> args = vote;
+    args.insert(args.end(), extra.begin(), extra.end());
+    return args;
+  };
+  auto [infeasible, infeasible_out] = wallet_run(with({"--approve", "3"}));
+  EXPECT_EQ(infeasible, 3);
+  EXPECT_NE(infeasible_out.find("not on the ballot"), std::string::npos) << infeasible_out;
+  auto [too_many, too_many_out] = wallet_run(with({"--approve", "1,2,9"}));
+  EXPECT_EQ(too_many, 3) << too_many_out;
+  EXPECT_NE(too_many_out.find("no project 9"), std::string::npos) << too_many_out;
+  auto [wrong_pass, wrong_pass_out] = wallet_run({"vote", "--key", ana_key.string(), "--passphrase-env",
+                                                  "CIVIC_TEST_CLERK_PASSPHRASE", "--node", node, "--round", "1",
+                                                  "--approve", "1"});
+  EXPECT_EQ(wrong_pass, 1);
+  EXPECT_NE(wrong_pass_out.find("passphrase"), std::string::npos) << wrong_pass_out;
+
+  auto [voted, vote_out] = wallet_run(with({"--approve", "1,2"}));
+  ASSERT_EQ(voted, 0) << vote_out;
+  const json cast = json::parse(vote_out.substr(vote_out.find('{')), nullptr, false);
+  ASSERT_TRUE(cast.is_object()) << vote_out;
+  EXPECT_EQ(cast["status"], "committed");
+  const std::string ballot_id = cast["id"];
+
+  auto [fetched, fetch_out] =
+      wallet_run({"receipt", "--node", node, "--tx", ballot_id, "--out", (dir_.path() / "ana-receipt.json").string()});
+  ASSERT_EQ(fetched, 0) << fetch_out;
+  auto [checked, check_out] = wallet_run({"verify-receipt", (dir_.path() / "ana-receipt.json").string(), "--genesis",
+                                          (dir_.path() / "genesis.json").string()});
+  EXPECT_EQ(checked, 0) << check_out;
+  EXPECT_NE(check_out.find("VALID: transaction " + ballot_id + " (cast-ballot, signed by " + proto::ToHex(ana)),
+            std::string::npos)
+      << check_out;
 }
 
 TEST_F(Civicd, AFullMempoolAnswers503WithRetryAfter) {
