@@ -242,7 +242,7 @@ void Engine::RunAwaiting(const ValueId& value, Actions& out) {
 
 proto::Result<Actions> Engine::OnCommitted(const CommittedEvent& committed) {
   Actions out;
-  if (!decided_ || committed.height != height()) {
+  if ((!decided_ && !committed.from_sync) || committed.height != height()) {
     return Fail(ErrorCode::kInvalidArgument,
                 "commit of height " + std::to_string(committed.height) + " does not answer a Decide of this engine");
   }

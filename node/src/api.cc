@@ -1,7 +1,6 @@
 #include "civic/node/api.h"
 
 #include <charconv>
-#include <chrono>
 #include <exception>
 #include <string>
 #include <string_view>
@@ -11,6 +10,8 @@
 #include <spdlog/spdlog.h>
 
 #include "civic/contracts/tally.h"
+#include "civic/node/admission.h"
+#include "civic/node/clock.h"
 #include "civic/proto/codec.h"
 #include "civic/proto/merkle.h"
 
@@ -28,12 +29,6 @@ HttpResponse Json(unsigned status, const json& body) {
 }
 
 HttpResponse NotFound(std::string_view what) { return JsonError(404, "not_found", what); }
-
-std::uint64_t NowUnixMs() {
-  return static_cast<std::uint64_t>(
-      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-          .count());
-}
 
 std::vector<std::string_view> Split(std::string_view path) {
   std::vector<std::string_view> parts;
@@ -130,7 +125,9 @@ ApiContext::ApiContext(ApiContext&& other) noexcept
       http_stats(other.http_stats.load()),
       validator(other.validator),
       node_key_hex(std::move(other.node_key_hex)),
+      forwards_txs(other.forwards_txs),
       on_admitted(std::move(other.on_admitted)),
+      peers(std::move(other.peers)),
       consensus_round(std::move(other.consensus_round)) {}
 
 // ---- submission ----
@@ -141,11 +138,12 @@ struct SubmitResult {
   unsigned status = 202;
   json body;
   bool full = false;
+  proto::Bytes admitted;  // the transaction as received, when admitted (for gossip)
 };
 
 SubmitResult SubmitOne(ApiContext& context, const json& tx_field, std::string_view field_name) {
   const auto error = [&](unsigned status, std::string_view code, const std::string& message) {
-    return SubmitResult{status, {{"error", RejectionJson(code, std::string(field_name) + ": " + message)}}, false};
+    return SubmitResult{status, {{"error", RejectionJson(code, std::string(field_name) + ": " + message)}}, false, {}};
   };
   if (!tx_field.is_string()) return error(400, "bad_field", "must be a string of hex (the encoded transaction)");
   const std::string& hex = tx_field.get_ref<const std::string&>();
@@ -158,62 +156,35 @@ SubmitResult SubmitOne(ApiContext& context, const json& tx_field, std::string_vi
   if (!bytes) return error(400, "malformed", "not hex: " + bytes.error().message);
   proto::Result<proto::Tx> tx = proto::Decode<proto::Tx>(*bytes);
   if (!tx) return error(400, std::string(proto::ErrorCodeName(tx.error().code)), tx.error().message);
-  // 3. chain id.
-  if (tx->body.chain_id != context.genesis->chain_id) {
-    return error(400, "wrong_chain", "signed for chain \"" + tx->body.chain_id.str() + "\", this node serves \"" +
-                                         context.genesis->chain_id.str() + "\"");
-  }
-  // 4. signature.
-  const std::size_t encoded_bytes = bytes->size();
-  proto::Result<proto::VerifiedTx> verified = proto::VerifyTx(std::move(*tx));
-  if (!verified) return error(400, std::string(proto::ErrorCodeName(verified.error().code)), verified.error().message);
-  const std::string id = proto::ToHex(verified->id());
-  // 5. already committed? (the contracts would say "replayed"; this says where it is.)
-  proto::Result<std::optional<TxLocation>> location = context.ledger->FindTx(verified->id());
-  if (!location) {
-    spdlog::error("storage: {}", proto::ToString(location.error()));
-    return error(500, "io", "the node's storage failed to answer; retry later");
-  }
-  if (location->has_value()) {
-    SubmitResult result = error(409, "already_committed",
-                                "this transaction is already in block " + std::to_string((*location)->height));
-    result.body["id"] = id;
-    return result;
-  }
-  // 6. the contracts, on the mempool's check state.
-  const Tip tip = context.ledger->tip();
-  const contracts::BlockContext next{tip.height + 1, std::max(NowUnixMs(), tip.time_unix_ms + 1)};
-  const bool was_pending = context.mempool->Contains(verified->id());
-  if (!was_pending) context.tracker->Admitted(verified->id(), TxTracker::Clock::now());
-  const Admission admission = context.mempool->Add(*verified, encoded_bytes, next);
-  if (admission.status != AdmitStatus::kAdmitted && !was_pending) context.tracker->Forget(verified->id());
-  switch (admission.status) {
-    case AdmitStatus::kAdmitted:
-      return SubmitResult{202, {{"id", id}, {"status", "pending"}}, false};
-    case AdmitStatus::kDuplicate: {
-      SubmitResult result = error(409, "already_pending", "this transaction is already pending; its status is at /v1/txs/" + id);
-      result.body["id"] = id;
+  // 3.-6. chain id, signature, already committed, mempool and contracts (admission.h).
+  const TxAdmission admission = AdmitTx(
+      AdmissionContext{context.genesis, context.ledger, context.mempool, context.tracker}, std::move(*tx), bytes->size());
+  unsigned status = 400;
+  switch (admission.verdict) {
+    case TxVerdict::kAdmitted: {
+      SubmitResult result{202, {{"id", proto::ToHex(*admission.id)}, {"status", "pending"}}, false, {}};
+      result.admitted = std::move(*bytes);
       return result;
     }
-    case AdmitStatus::kFull: {
-      SubmitResult result = error(503, "mempool_full", "the node has too many pending transactions; retry in a second");
-      result.full = true;
-      return result;
-    }
-    case AdmitStatus::kRejected: {
-      SubmitResult result = error(422, contracts::TxErrorName(admission.rejection->code), admission.rejection->message);
-      result.body["id"] = id;
-      return result;
-    }
+    case TxVerdict::kWrongChain:
+    case TxVerdict::kBadSignature: status = 400; break;
+    case TxVerdict::kAlreadyCommitted:
+    case TxVerdict::kAlreadyPending: status = 409; break;
+    case TxVerdict::kMempoolFull: status = 503; break;
+    case TxVerdict::kRejected: status = 422; break;
+    case TxVerdict::kStorageFailed: status = 500; break;
   }
-  return error(500, "internal", "unknown admission status");
+  SubmitResult result = error(status, admission.code, admission.message);
+  if (admission.id && status != 500 && status != 503) result.body["id"] = proto::ToHex(*admission.id);
+  result.full = admission.verdict == TxVerdict::kMempoolFull;
+  return result;
 }
 
-// Until transactions travel between nodes, only a validator can get them into a block.
+// An observer with no peers cannot get a transaction into a block.
 std::optional<HttpResponse> RefuseUnlessValidator(const ApiContext& context) {
-  if (context.validator) return std::nullopt;
+  if (context.validator || context.forwards_txs) return std::nullopt;
   return JsonError(503, "not_a_validator",
-                   "this node is an observer: it does not take transactions; submit them to a validator");
+                   "this node is an observer without peers: it does not take transactions; submit them to a validator");
 }
 
 HttpResponse Submit(ApiContext& context, const HttpRequest& request) {
@@ -221,7 +192,11 @@ HttpResponse Submit(ApiContext& context, const HttpRequest& request) {
   auto body = ParseObject(request.body, {"tx"});
   if (!body) return body.error();
   SubmitResult result = SubmitOne(context, (*body)["tx"], "tx");
-  if (result.status == 202 && context.on_admitted) context.on_admitted();
+  if (result.status == 202 && context.on_admitted) {
+    std::vector<proto::Bytes> admitted;
+    admitted.push_back(std::move(result.admitted));
+    context.on_admitted(std::move(admitted));
+  }
   HttpResponse response = Json(result.status, result.body);
   if (result.full) response.headers.emplace_back("Retry-After", "1");
   return response;
@@ -237,16 +212,16 @@ HttpResponse SubmitBatch(ApiContext& context, const HttpRequest& request) {
     return JsonError(413, "too_large", "txs: at most " + std::to_string(kBatchTxsMax) + " transactions per batch");
   }
   json results = json::array();
-  bool admitted_any = false;
+  std::vector<proto::Bytes> admitted;
   bool full = false;
   for (std::size_t i = 0; i < txs.size(); ++i) {
     SubmitResult result = SubmitOne(context, txs[i], "txs[" + std::to_string(i) + "]");
-    admitted_any = admitted_any || result.status == 202;
+    if (result.status == 202) admitted.push_back(std::move(result.admitted));
     full = full || result.full;
     result.body["http_status"] = result.status;
     results.push_back(std::move(result.body));
   }
-  if (admitted_any && context.on_admitted) context.on_admitted();
+  if (!admitted.empty() && context.on_admitted) context.on_admitted(std::move(admitted));
   HttpResponse response = Json(200, {{"results", std::move(results)}});
   if (full) response.headers.emplace_back("Retry-After", "1");
   return response;
@@ -357,6 +332,14 @@ HttpResponse BlockAt(ApiContext& context, std::string_view height_text) {
 HttpResponse Status(ApiContext& context) {
   const Tip tip = context.ledger->tip();
   const LatencySummary latency = context.tracker->CommitLatency();
+  json peers = json::array();
+  if (context.peers) {
+    for (const PeerInfo& peer : context.peers()) {
+      peers.push_back({{"key", proto::ToHex(peer.key)},
+                       {"address", peer.address},
+                       {"direction", peer.outbound ? "dialed" : "accepted"}});
+    }
+  }
   return Json(200, {{"chain_id", context.genesis->chain_id.str()},
                     {"genesis_hash", proto::ToHex(GenesisHash(*context.genesis))},
                     {"role", context.validator ? "validator" : "observer"},
@@ -366,6 +349,7 @@ HttpResponse Status(ApiContext& context) {
                     {"block_time_unix_ms", tip.time_unix_ms},
                     {"app_hash", proto::ToHex(context.ledger->app_hash())},
                     {"consensus_round", context.consensus_round ? context.consensus_round() : 0},
+                    {"peers", std::move(peers)},
                     {"mempool",
                      {{"txs", context.mempool->size()},
                       {"bytes", context.mempool->bytes()},
@@ -398,8 +382,7 @@ HttpResponse RoundInfo(ApiContext& context, std::string_view id_text) {
   const proto::Constitution& constitution = (*round)->constitution;
   // The phase the next block would see (as admission checks it), not the tip's: with no
   // block since voting opened, a ballot sent now is still counted as cast in voting.
-  const contracts::Phase phase = contracts::PhaseAt(
-      constitution, contracts::BlockContext{tip.height + 1, std::max(NowUnixMs(), tip.time_unix_ms + 1)});
+  const contracts::Phase phase = contracts::PhaseAt(constitution, NextBlockContext(tip, NowUnixMs()));
   contracts::Result<std::vector<std::pair<std::uint32_t, contracts::ProposalRecord>>> proposals =
       context.contracts->Proposals(*state, *round_id);
   if (!proposals) return JsonError(500, "corrupt_state", proposals.error().message);

@@ -21,6 +21,7 @@
 #include <utility>
 
 #include <toml++/toml.h>
+#include "civic/proto/ed25519.h"
 #include "read_file.h"
 
 namespace civic::node {
@@ -114,7 +115,8 @@ Result<std::uint16_t> ParsePort(std::string_view text, const std::string& where)
 
 // "127.0.0.1:8700" or "[::1]:8700". Only IP literals: a host name would need a resolver, and
 // what it resolves to can change under a running node.
-Result<void> ReadListen(const toml::node& node, const std::string& where, HttpConfig& http) {
+Result<void> ReadListen(const toml::node& node, const std::string& where, std::string& address_out,
+                        std::uint16_t& port_out) {
   Result<std::string> text = ReadString(node, where);
   if (!text) return tl::unexpected(text.error());
   const std::string usage = "must be ADDRESS:PORT with an IPv4 literal (127.0.0.1:8700) or a bracketed IPv6 literal "
@@ -144,8 +146,8 @@ Result<void> ReadListen(const toml::node& node, const std::string& where, HttpCo
   }
   Result<std::uint16_t> parsed_port = ParsePort(port, where);
   if (!parsed_port) return tl::unexpected(parsed_port.error());
-  http.listen_address = address;
-  http.listen_port = *parsed_port;
+  address_out = address;
+  port_out = *parsed_port;
   return {};
 }
 
@@ -183,7 +185,7 @@ Result<void> ReadHttpSection(const toml::table& table, HttpConfig& http) {
     const std::string where = Where("http", key);
     Result<void> read;
     if (key == "listen") {
-      read = ReadListen(node, where, http);
+      read = ReadListen(node, where, http.listen_address, http.listen_port);
     } else if (key == "threads") {
       read = ReadInteger<std::uint32_t>(node, where, 1, 64, http.threads);
     } else if (key == "body_bytes_max") {
@@ -197,6 +199,73 @@ Result<void> ReadHttpSection(const toml::table& table, HttpConfig& http) {
     } else {
       return UnknownKey("http", key,
                         "listen, threads, body_bytes_max, header_bytes_max, connections_max, idle_timeout_ms");
+    }
+    if (!read) return read;
+  }
+  return {};
+}
+
+// One entry of p2p.peers: {key = "<64 hex>", address = "127.0.0.1:26601"}, address optional.
+Result<P2pPeerConfig> ReadPeer(const toml::node& node, const std::string& where) {
+  const toml::table* table = node.as_table();
+  if (table == nullptr) {
+    return Malformed(where, "must be a table {key = \"<64 hex>\", address = \"HOST:PORT\"}, got " + Describe(node));
+  }
+  P2pPeerConfig peer;
+  bool has_key = false;
+  for (const auto& [key, value] : *table) {
+    const std::string at = where + "." + std::string(key.str());
+    if (key == "key") {
+      Result<std::string> hex = ReadString(value, at);
+      if (!hex) return tl::unexpected(hex.error());
+      proto::Result<proto::Ed25519PublicKey> parsed = proto::FixedFromHex<proto::Ed25519PublicKey>(*hex);
+      if (!parsed) return Invalid(at, "must be an Ed25519 public key, 64 hex digits: " + parsed.error().message);
+      if (!proto::IsValidEd25519PublicKey(*parsed)) return Invalid(at, "is not a valid Ed25519 public key");
+      peer.key = *parsed;
+      has_key = true;
+    } else if (key == "address") {
+      std::string host;
+      std::uint16_t port = 0;
+      if (Result<void> read = ReadListen(value, at, host, port); !read) return tl::unexpected(read.error());
+      if (port == 0) return Invalid(at, "a peer's port cannot be 0");
+      peer.host = std::move(host);
+      peer.port = port;
+    } else {
+      return Malformed(at, "unknown key; allowed in a peer: key, address");
+    }
+  }
+  if (!has_key) return Malformed(where, "a peer needs its key (the Ed25519 key it proves on connecting)");
+  return peer;
+}
+
+Result<void> ReadP2pSection(const toml::table& table, const std::filesystem::path& base_dir, P2pConfig& p2p) {
+  for (const auto& [key, node] : table) {
+    const std::string where = Where("p2p", key);
+    Result<void> read;
+    if (key == "listen") {
+      std::string address;
+      read = ReadListen(node, where, address, p2p.listen_port);
+      if (read) p2p.listen_address = std::move(address);
+    } else if (key == "node_key") {
+      Result<std::filesystem::path> path = ReadPath(node, where, base_dir);
+      if (!path) return tl::unexpected(path.error());
+      p2p.node_key = std::move(*path);
+    } else if (key == "send_queue_bytes_max") {
+      read = ReadInteger<std::uint64_t>(node, where, 1024 * 1024, 4ull * 1024 * 1024 * 1024, p2p.send_queue_bytes_max);
+    } else if (key == "peers") {
+      const toml::array* peers = node.as_array();
+      if (peers == nullptr) return Malformed(where, "must be an array of {key, address} tables, got " + Describe(node));
+      if (peers->size() > kPeersMax) return Invalid(where, "at most " + std::to_string(kPeersMax) + " peers");
+      for (std::size_t i = 0; i < peers->size(); ++i) {
+        Result<P2pPeerConfig> peer = ReadPeer(*peers->get(i), where + "[" + std::to_string(i) + "]");
+        if (!peer) return tl::unexpected(peer.error());
+        const bool seen = std::any_of(p2p.peers.begin(), p2p.peers.end(),
+                                      [&](const P2pPeerConfig& other) { return other.key == peer->key; });
+        if (seen) return Invalid(where + "[" + std::to_string(i) + "]", "this key is listed twice");
+        p2p.peers.push_back(std::move(*peer));
+      }
+    } else {
+      return UnknownKey("p2p", key, "listen, node_key, send_queue_bytes_max, peers");
     }
     if (!read) return read;
   }
@@ -258,8 +327,8 @@ Result<Config> ReadConfig(const toml::table& root, const std::filesystem::path& 
   bool has_genesis = false;
   for (const auto& [key, node] : root) {
     const std::string where = std::string(key.str()) + " (line " + std::to_string(key.source().begin.line) + ")";
-    if (key != "node" && key != "http" && key != "mempool" && key != "log") {
-      return Malformed(where, "unknown section; allowed: [node], [http], [mempool], [log]");
+    if (key != "node" && key != "http" && key != "mempool" && key != "p2p" && key != "log") {
+      return Malformed(where, "unknown section; allowed: [node], [http], [mempool], [p2p], [log]");
     }
     const toml::table* table = node.as_table();
     if (table == nullptr) {
@@ -272,6 +341,8 @@ Result<Config> ReadConfig(const toml::table& root, const std::filesystem::path& 
       read = ReadHttpSection(*table, config.http);
     } else if (key == "mempool") {
       read = ReadMempoolSection(*table, config.mempool);
+    } else if (key == "p2p") {
+      read = ReadP2pSection(*table, base_dir, config.p2p);
     } else {
       read = ReadLogSection(*table, config);
     }

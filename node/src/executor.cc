@@ -4,6 +4,7 @@
 #include <string>
 #include <utility>
 
+#include "civic/node/clock.h"
 #include "civic/proto/assert.h"
 #include "civic/proto/codec.h"
 
@@ -29,7 +30,8 @@ ExecutedBlock Executor::Build(std::span<const proto::VerifiedTx> candidates, std
   proto::BlockHeader& header = executed.block.header;
   header.chain_id = ledger_.genesis().chain_id;
   header.height = tip.height + 1;
-  header.time_unix_ms = std::max(time_unix_ms, tip.time_unix_ms + 1);
+  const contracts::BlockContext context = NextBlockContext(tip, time_unix_ms);
+  header.time_unix_ms = context.time_unix_ms;
   header.previous_block_hash = tip.block_hash;
   header.app_hash = ledger_.app_hash();
   proto::Result<proto::Hash32> set_hash = proto::ValidatorSetHash(header.chain_id, validators);
@@ -38,7 +40,6 @@ ExecutedBlock Executor::Build(std::span<const proto::VerifiedTx> candidates, std
   header.proposer = proposer;
 
   executed.changes = std::make_unique<contracts::WriteBuffer>(ledger_.state());
-  const contracts::BlockContext context{header.height, header.time_unix_ms};
   contracts_.BeginBlock(*executed.changes, context);
   std::uint64_t bytes = 0;
   for (const proto::VerifiedTx& tx : candidates) {

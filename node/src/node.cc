@@ -4,12 +4,14 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
 
 #include <spdlog/spdlog.h>
 
 #include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <limits>
 #include <map>
 #include <mutex>
 #include <set>
@@ -18,11 +20,14 @@
 #include <variant>
 
 #include "civic/consensus/engine.h"
+#include "civic/node/admission.h"
 #include "civic/node/api.h"
+#include "civic/node/clock.h"
 #include "civic/node/executor.h"
 #include "civic/node/http_server.h"
 #include "civic/node/ledger.h"
 #include "civic/node/mempool.h"
+#include "civic/node/p2p.h"
 #include "civic/node/tx_tracker.h"
 #include "civic/proto/assert.h"
 #include "civic/proto/codec.h"
@@ -33,14 +38,18 @@ namespace {
 namespace asio = boost::asio;
 using Clock = std::chrono::steady_clock;
 
-std::uint64_t NowUnixMs() {
-  return static_cast<std::uint64_t>(
-      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-          .count());
-}
-
 // How far ahead of this node's clock a block's time may be for the node to accept it.
 constexpr std::uint64_t kBlockTimeDriftMaxMs = 10'000;
+// Blocks received with proposals and not yet validated, at most (each up to block_bytes_max).
+constexpr std::size_t kReceivedBlocksMax = 8;
+// Own signed votes of the current height kept for sending again, at most.
+constexpr std::size_t kOwnVotesKept = 6;
+// A validator whose peers report a higher tip asks for the block it misses only after this
+// long (it is most likely deciding that height itself), or at once when two or more behind.
+constexpr auto kSyncPatience = std::chrono::milliseconds(1000);
+// A block request not answered in this long is sent again (to another peer if there is one).
+constexpr auto kSyncRequestTimeout = std::chrono::milliseconds(2000);
+constexpr auto kSyncTick = std::chrono::milliseconds(250);
 
 consensus::TimeoutConfig Timeouts(const ConsensusParams& params) {
   consensus::TimeoutConfig config;
@@ -59,7 +68,7 @@ class NodeImpl final : public Node {
   NodeImpl(const Config& config, const Genesis& genesis) : config_(config), genesis_(genesis) {}
   ~NodeImpl() override { Stop(); }
 
-  proto::Result<void> Init(std::optional<proto::Ed25519KeyPair> key) {
+  proto::Result<void> Init(std::optional<proto::Ed25519KeyPair> key, std::optional<proto::Ed25519KeyPair> node_key) {
     proto::Result<std::unique_ptr<Ledger>> ledger = Ledger::Open(config_.data_dir, genesis_, OpenMode::kReadWrite);
     if (!ledger) return tl::unexpected(ledger.error());
     ledger_ = std::move(*ledger);
@@ -69,11 +78,10 @@ class NodeImpl final : public Node {
     const Tip tip = ledger_->tip();
     spdlog::info("ledger at height {} (block {}), app hash {}", tip.height, proto::ToHex(tip.block_hash),
                  proto::ToHex(ledger_->app_hash()));
+    for (const GenesisValidator& validator : genesis_.validators) validator_keys_.insert(validator.key);
 
     if (key) {
-      const bool in_set = std::any_of(genesis_.validators.begin(), genesis_.validators.end(),
-                                      [&](const GenesisValidator& v) { return v.key == key->public_key(); });
-      if (!in_set) {
+      if (!validator_keys_.contains(key->public_key())) {
         return proto::Fail(proto::ErrorCode::kInvalidArgument,
                            "the validator key " + proto::ToHex(key->public_key()) +
                                " is not a validator of this genesis: run as an observer (no validator_key) or fix the key");
@@ -88,6 +96,10 @@ class NodeImpl final : public Node {
           consensus::EngineConfig{genesis_.chain_id, Timeouts(genesis_.consensus)}, std::move(*key), std::move(schedule),
           tip.height + 1, *last);
     }
+    if (config_.p2p.enabled() && !node_key) {
+      return proto::Fail(proto::ErrorCode::kInvalidArgument,
+                         "talking to peers needs a node key: set p2p.node_key (an observer) or node.validator_key");
+    }
 
     ApiContext context;
     context.genesis = &genesis_;
@@ -96,11 +108,13 @@ class NodeImpl final : public Node {
     context.contracts = &executor_->contracts();
     context.tracker = &tracker_;
     context.validator = engine_ != nullptr;
+    context.forwards_txs = config_.p2p.enabled();
     context.node_key_hex = node_key_hex_;
-    // One wake-up in flight at a time, however many transactions arrive meanwhile.
-    context.on_admitted = [this] {
-      if (!wake_posted_.exchange(true)) asio::post(core_, [this] { OnTxArrived(); });
+    context.on_admitted = [this](std::vector<proto::Bytes> admitted) {
+      WakeCore();
+      Gossip(admitted);
     };
+    context.peers = [this] { return network_ ? network_->Peers() : std::vector<PeerInfo>{}; };
     context.consensus_round = [this] { return round_.load(); };
     api_ = std::make_unique<Api>(std::move(context));
 
@@ -125,10 +139,14 @@ class NodeImpl final : public Node {
         RestoreOwnProposal();
       });
     }
+    if (config_.p2p.enabled()) {
+      if (proto::Result<void> started = StartNetwork(std::move(*node_key)); !started) return started;
+    }
     return {};
   }
 
   std::uint16_t http_port() const override { return http_->port(); }
+  std::uint16_t p2p_port() const override { return network_ ? network_->port() : 0; }
 
   void Stop() override {
     {
@@ -136,6 +154,8 @@ class NodeImpl final : public Node {
       if (stopped_) return;
       stopped_ = true;
     }
+    if (network_) network_->Stop();
+    worker_.join();
     if (http_) http_->Stop();
     work_.reset();
     core_.stop();
@@ -152,7 +172,245 @@ class NodeImpl final : public Node {
   }
 
  private:
+  // ---- the peer network ----
+
+  proto::Result<void> StartNetwork(proto::Ed25519KeyPair node_key) {
+    P2pOptions options;
+    options.chain_id = genesis_.chain_id;
+    options.genesis_hash = GenesisHash(genesis_);
+    options.key = std::make_shared<const proto::Ed25519KeyPair>(std::move(node_key));
+    options.allowed = validator_keys_;
+    for (const P2pPeerConfig& peer : config_.p2p.peers) {
+      options.allowed.insert(peer.key);
+      if (peer.host) options.dial.push_back(PeerAddress{peer.key, *peer.host, peer.port});
+    }
+    options.listen_address = config_.p2p.listen_address;
+    options.listen_port = config_.p2p.listen_port;
+    // The largest message this network can need: a proposal or a block of the largest block
+    // the genesis allows, or a batch of transactions.
+    const std::uint64_t block_frame = 1 + consensus::Proposal::kEncodedBytesMax +
+                                      proto::CommitCertificate::kEncodedBytesMax + genesis_.consensus.block_bytes_max +
+                                      64 * 1024;
+    options.frame_bytes_max = static_cast<std::uint32_t>(
+        std::min<std::uint64_t>(kWireMessageBytesMax, std::max<std::uint64_t>(block_frame, 1 + TxsMessage::kEncodedBytesMax)));
+    options.send_queue_bytes_max = config_.p2p.send_queue_bytes_max;
+    PeerNetwork::Handlers handlers;
+    handlers.on_connected = [this](const proto::Ed25519PublicKey& peer) {
+      asio::post(core_, [this, peer] { OnPeerConnected(peer); });
+    };
+    handlers.on_message = [this](const proto::Ed25519PublicKey& peer, WireMessage message) {
+      OnPeerMessage(peer, std::move(message));
+    };
+    proto::Result<std::unique_ptr<PeerNetwork>> network = PeerNetwork::Start(std::move(options), std::move(handlers));
+    if (!network) return tl::unexpected(network.error());
+    network_ = std::move(*network);
+    spdlog::info("p2p on port {}, {} peers listed", network_->port(), config_.p2p.peers.size());
+    asio::post(core_, [this] { SyncTick(); });
+    return {};
+  }
+
+  // The network's thread: hand each message to the thread that deals with it, within a bound
+  // (a peer flooding messages finds them dropped, not queued without end).
+  void OnPeerMessage(const proto::Ed25519PublicKey& peer, WireMessage message) {
+    if (std::holds_alternative<TxsMessage>(message) || std::holds_alternative<BlockRequestMessage>(message)) {
+      if (worker_backlog_.load() >= kWorkerBacklogMax) return;  // gossip is best effort; requests are retried
+      ++worker_backlog_;
+      asio::post(worker_, [this, peer, message = std::move(message)]() mutable {
+        if (auto* txs = std::get_if<TxsMessage>(&message)) {
+          AdmitGossiped(peer, std::move(*txs));
+        } else {
+          ServeBlock(peer, std::get<BlockRequestMessage>(message).height);
+        }
+        --worker_backlog_;
+      });
+      return;
+    }
+    if (core_backlog_.load() >= kCoreBacklogMax) return;  // sent again after a timeout (ResendOwn)
+    ++core_backlog_;
+    asio::post(core_, [this, peer, message = std::move(message)]() mutable {
+      --core_backlog_;
+      OnCoreMessage(peer, std::move(message));
+    });
+  }
+
+  // The worker thread: transactions other nodes admitted. A node checks size, decoding,
+  // chain and signature before it gossips a transaction, so one that fails those comes from
+  // a peer that misbehaves.
+  void AdmitGossiped(const proto::Ed25519PublicKey& peer, TxsMessage message) {
+    const AdmissionContext context{&genesis_, ledger_.get(), mempool_.get(), &tracker_};
+    std::vector<proto::Bytes> admitted;
+    for (TxBytes& tx : message.txs) {
+      proto::Result<proto::Tx> decoded = proto::Decode<proto::Tx>(tx.bytes);
+      if (!decoded) {
+        network_->Drop(peer, "it gossiped a transaction that does not decode: " + decoded.error().message);
+        return;
+      }
+      const std::size_t size = tx.bytes.size();
+      const TxAdmission admission = AdmitTx(context, std::move(*decoded), size);
+      if (admission.verdict == TxVerdict::kWrongChain || admission.verdict == TxVerdict::kBadSignature) {
+        network_->Drop(peer, "it gossiped a transaction that fails its checks: " + admission.message);
+        return;
+      }
+      if (admission.verdict == TxVerdict::kAdmitted) admitted.push_back(std::move(tx.bytes));
+    }
+    if (admitted.empty()) return;
+    WakeCore();
+    // Validators are all connected to each other; what an observer forwards, pass on.
+    if (!validator_keys_.contains(peer)) Gossip(admitted);
+  }
+
+  void ServeBlock(const proto::Ed25519PublicKey& peer, std::uint64_t height) {
+    proto::Result<std::optional<proto::Block>> block = ledger_->BlockAt(height);
+    proto::Result<std::optional<proto::CommitCertificate>> certificate = ledger_->CertificateAt(height);
+    if (!block || !certificate || !block->has_value() || !certificate->has_value()) return;
+    network_->Send(peer, MakeFrame(BlockMessage{std::move(**block), std::move(**certificate)}), Lane::kConsensus);
+  }
+
+  // Any thread: admitted transactions to every peer, in batches of about
+  // kTxsMessageBytesTarget.
+  void Gossip(std::vector<proto::Bytes>& txs) {
+    if (!network_ || txs.empty()) return;
+    TxsMessage batch;
+    std::size_t bytes = 0;
+    const auto flush = [&] {
+      if (batch.txs.empty()) return;
+      network_->Broadcast(MakeFrame(batch), Lane::kBulk);
+      batch.txs.clear();
+      bytes = 0;
+    };
+    for (proto::Bytes& tx : txs) {
+      if (batch.txs.size() == kTxsPerMessageMax || bytes + tx.size() > kTxsMessageBytesTarget) flush();
+      bytes += tx.size();
+      batch.txs.push_back(TxBytes{std::move(tx)});
+    }
+    flush();
+  }
+
+  void WakeCore() {
+    // One wake-up in flight at a time, however many transactions arrive meanwhile.
+    if (!wake_posted_.exchange(true)) asio::post(core_, [this] { OnTxArrived(); });
+  }
+
   // ---- the core thread ----
+
+  void OnPeerConnected(const proto::Ed25519PublicKey& peer) {
+    const Tip tip = ledger_->tip();
+    network_->Send(peer, MakeFrame(StatusMessage{tip.height, tip.block_hash}), Lane::kConsensus);
+    // What we signed at this height may never have reached it (it was away).
+    if (own_proposal_) network_->Send(peer, own_proposal_, Lane::kConsensus);
+    for (const Frame& vote : own_votes_) network_->Send(peer, vote, Lane::kConsensus);
+  }
+
+  void OnCoreMessage(const proto::Ed25519PublicKey& peer, WireMessage message) {
+    if (halted_) return;
+    if (auto* status = std::get_if<StatusMessage>(&message)) {
+      peer_tips_[peer] = status->height;
+      MaybeSync();
+    } else if (auto* proposal = std::get_if<ProposalMessage>(&message)) {
+      OnProposalMessage(peer, std::move(*proposal));
+    } else if (auto* vote = std::get_if<VoteMessage>(&message)) {
+      if (engine_) Feed(consensus::VoteEvent{vote->vote});
+    } else if (auto* block = std::get_if<BlockMessage>(&message)) {
+      OnBlockMessage(peer, std::move(*block));
+    }
+  }
+
+  void OnProposalMessage(const proto::Ed25519PublicKey& peer, ProposalMessage message) {
+    if (!engine_) return;
+    const consensus::ProposalBody& body = message.proposal.body;
+    if (body.height != engine_->height() && body.height != engine_->height() + 1) return;  // late or far early
+    proto::Result<proto::Hash32> hash = proto::BlockHash(message.block.header);
+    if (!hash || *hash != body.block_hash || message.block.header.height != body.height) {
+      network_->Drop(peer, "it sent a proposal of height " + std::to_string(body.height) +
+                               " with a block that is not the one proposed");
+      return;
+    }
+    if (proto::Result<void> signed_ok = consensus::VerifyProposal(genesis_.chain_id, message.proposal); !signed_ok) {
+      network_->Drop(peer, "it sent a proposal that does not verify: " + signed_ok.error().message);
+      return;
+    }
+    // Keep the block until the engine asks whether it is valid (RequestValidation).
+    if (!prepared_.contains(*hash) && !received_blocks_.contains(*hash)) {
+      received_blocks_.emplace(*hash, std::move(message.block));
+      received_order_.push_back(*hash);
+      while (received_order_.size() > kReceivedBlocksMax) {
+        received_blocks_.erase(received_order_.front());
+        received_order_.pop_front();
+      }
+    }
+    Feed(consensus::ProposalEvent{std::move(message.proposal)});
+  }
+
+  // A block with its commit certificate, from block sync.
+  void OnBlockMessage(const proto::Ed25519PublicKey& peer, BlockMessage message) {
+    const Tip tip = ledger_->tip();
+    const std::uint64_t height = message.block.header.height;
+    if (height != tip.height + 1) return;  // already have it, or not asked for
+    // A validator in its commit wait finishes that height first.
+    if (engine_ && engine_->height() != height) return;
+    proto::Result<proto::Hash32> hash = proto::BlockHash(message.block.header);
+    if (!hash || message.certificate.block_hash != *hash || message.certificate.height != height) {
+      network_->Drop(peer, "it sent block " + std::to_string(height) + " with a certificate for another block");
+      return;
+    }
+    if (proto::Result<void> certified =
+            proto::VerifyCommitCertificate(genesis_.chain_id, genesis_.ValidatorSet(), message.certificate);
+        !certified) {
+      network_->Drop(peer, "its certificate for block " + std::to_string(height) +
+                               " does not verify: " + certified.error().message);
+      return;
+    }
+    // More than two thirds of the voting power committed this block. If it does not execute
+    // here to what its header says, this node's state is not the network's: stop rather
+    // than serve it.
+    proto::Result<ExecutedBlock> executed = executor_->Validate(
+        message.block, genesis_.ValidatorSet(), Limits(), [this](const proto::Hash32& id) { return mempool_->Find(id); },
+        std::numeric_limits<std::uint64_t>::max());
+    if (!executed) {
+      Halt(proto::Error{proto::ErrorCode::kInvalidArgument,
+                        "block " + std::to_string(height) + " (" + proto::ToHex(*hash) +
+                            "), certified by more than two thirds of the validators, does not check out on this "
+                            "node's ledger (app hash here " +
+                            proto::ToHex(ledger_->app_hash()) + "): " + executed.error().message +
+                            ". This node's state differs from the network's; replay the ledger (civicd replay) "
+                            "or resync it from an empty data folder"});
+      return;
+    }
+    sync_request_.reset();
+    spdlog::info("block sync: block {} from peer {}", height, proto::ToHex(peer).substr(0, 12));
+    CommitBlock(*executed, message.certificate, message.certificate.round, /*from_sync=*/true);
+  }
+
+  // Asks a peer for the next block when peers are ahead of this ledger.
+  void MaybeSync() {
+    if (!network_ || halted_) return;
+    const std::uint64_t want = ledger_->tip().height + 1;
+    std::vector<proto::Ed25519PublicKey> holders;
+    std::uint64_t best = 0;
+    for (const auto& [peer, height] : peer_tips_) {
+      if (height < want) continue;
+      holders.push_back(peer);
+      best = std::max(best, height);
+    }
+    if (holders.empty()) return;
+    const auto now = Clock::now();
+    if (behind_since_.first != want) behind_since_ = {want, now};
+    // A validator at the height a peer has just committed is most likely deciding it too.
+    if (engine_ && best == want && now - behind_since_.second < kSyncPatience) return;
+    if (sync_request_ && sync_request_->first == want && now - sync_request_->second < kSyncRequestTimeout) return;
+    const proto::Ed25519PublicKey& peer = holders[sync_rotation_++ % holders.size()];
+    sync_request_ = {want, now};
+    network_->Send(peer, MakeFrame(BlockRequestMessage{want}), Lane::kConsensus);
+  }
+
+  void SyncTick() {
+    if (halted_) return;
+    MaybeSync();
+    sync_timer_.expires_after(kSyncTick);
+    sync_timer_.async_wait([this](const boost::system::error_code& error) {
+      if (!error) SyncTick();
+    });
+  }
 
   void Halt(proto::Error error) {
     spdlog::critical("halting: {}", proto::ToString(error));
@@ -163,6 +421,8 @@ class NodeImpl final : public Node {
     }
     stop_cv_.notify_all();
   }
+
+  BlockLimits Limits() const { return BlockLimits{genesis_.consensus.block_txs_max, genesis_.consensus.block_bytes_max}; }
 
   // Steps the engine with `first` and with every answer the application gives at once.
   void Feed(consensus::Event first) {
@@ -190,30 +450,60 @@ class NodeImpl final : public Node {
         Halt(proto::Error{written.error().code, "cannot record what this validator signs: " + written.error().message});
       }
     } else if (const auto* proposal = std::get_if<consensus::BroadcastProposal>(&action)) {
-      // One validator: nobody to send to yet (peers come with the network). Kept so that
-      // after a restart the engine hears its own proposal again (RestoreOwnProposal).
+      // Kept so that after a restart the engine hears its own proposal again
+      // (RestoreOwnProposal).
       proto::Result<proto::Bytes> encoded = proto::Encode(proposal->proposal);
       if (!encoded || !ledger_->WriteOwnSignedProposal(*encoded)) {
         spdlog::warn("cannot keep the signed proposal of height {} for a restart", proposal->proposal.body.height);
       }
-    } else if (std::holds_alternative<consensus::BroadcastVote>(action)) {
-      // The engine counts its own votes; peers come with the network.
+      SendOwnProposal(proposal->proposal);
+    } else if (const auto* vote = std::get_if<consensus::BroadcastVote>(&action)) {
+      // The engine counts its own votes; peers hear them here.
+      if (network_) {
+        Frame frame = MakeFrame(VoteMessage{vote->vote});
+        own_votes_.push_back(frame);
+        if (own_votes_.size() > kOwnVotesKept) own_votes_.pop_front();
+        network_->Broadcast(std::move(frame), Lane::kConsensus);
+      }
     } else if (const auto* timeout = std::get_if<consensus::ScheduleTimeout>(&action)) {
       Schedule(*timeout);
     } else if (const auto* request = std::get_if<consensus::RequestProposal>(&action)) {
       queue.push_back(Propose(request->height, request->round));
     } else if (const auto* validation = std::get_if<consensus::RequestValidation>(&action)) {
-      const bool known = prepared_.contains(validation->value);
-      // Block bodies from other proposers arrive with the network; until then only our own
-      // blocks can be valid here.
+      const bool valid = ValidateProposed(validation->value);
       queue.push_back(consensus::ValidationEvent{validation->height, validation->value,
-                                                 known ? consensus::Validity::kValid : consensus::Validity::kInvalid});
+                                                 valid ? consensus::Validity::kValid : consensus::Validity::kInvalid});
     } else if (const auto* decide = std::get_if<consensus::Decide>(&action)) {
       Commit(*decide);
     } else if (const auto* evidence = std::get_if<consensus::ReportEvidence>(&action)) {
       (void)evidence;
       spdlog::warn("equivocation evidence reported at height {}", engine_->height());
     }
+  }
+
+  void SendOwnProposal(const consensus::Proposal& proposal) {
+    if (!network_) return;
+    const auto block = prepared_.find(proposal.body.block_hash);
+    if (block == prepared_.end()) return;
+    own_proposal_ = MakeFrame(ProposalMessage{proposal, block->second.block});
+    network_->Broadcast(own_proposal_, Lane::kConsensus);
+  }
+
+  // Whether a proposed block is valid on this node's tip: ours, or one a peer sent with its
+  // proposal, executed here in full.
+  bool ValidateProposed(const proto::Hash32& hash) {
+    if (prepared_.contains(hash)) return true;
+    const auto received = received_blocks_.find(hash);
+    if (received == received_blocks_.end()) return false;
+    proto::Result<ExecutedBlock> executed = executor_->Validate(
+        received->second, genesis_.ValidatorSet(), Limits(),
+        [this](const proto::Hash32& id) { return mempool_->Find(id); }, NowUnixMs() + kBlockTimeDriftMaxMs);
+    if (!executed) {
+      spdlog::warn("proposed block {} is not valid here: {}", proto::ToHex(hash).substr(0, 16), executed.error().message);
+      return false;
+    }
+    prepared_.insert_or_assign(hash, std::move(*executed));
+    return true;
   }
 
   void Schedule(const consensus::ScheduleTimeout& timeout) {
@@ -223,8 +513,16 @@ class NodeImpl final : public Node {
     timer->async_wait([this, timer, event](const boost::system::error_code& error) {
       timers_.erase(timer);
       if (error || halted_) return;
+      // A round that runs out of time may have lost our messages on the way: send them again.
+      if (event.height == engine_->height() && event.round == engine_->round()) ResendOwn();
       Feed(event);
     });
+  }
+
+  void ResendOwn() {
+    if (!network_) return;
+    if (own_proposal_) network_->Broadcast(own_proposal_, Lane::kConsensus);
+    for (const Frame& vote : own_votes_) network_->Broadcast(vote, Lane::kConsensus);
   }
 
   consensus::Event Propose(consensus::Height height, consensus::Round round) {
@@ -239,9 +537,8 @@ class NodeImpl final : public Node {
     }
     const std::vector<proto::VerifiedTx> candidates = mempool_->Candidates(genesis_.consensus.block_txs_max);
     std::vector<Dropped> dropped;
-    ExecutedBlock block = executor_->Build(candidates, NowUnixMs(), engine_->self(), genesis_.ValidatorSet(),
-                                           BlockLimits{genesis_.consensus.block_txs_max, genesis_.consensus.block_bytes_max},
-                                           &dropped);
+    ExecutedBlock block =
+        executor_->Build(candidates, NowUnixMs(), engine_->self(), genesis_.ValidatorSet(), Limits(), &dropped);
     CIVIC_ASSERT(block.block.header.height == height);
     for (const Dropped& drop : dropped) {
       tracker_.Rejected(drop.id, RejectionNote{std::string(contracts::TxErrorName(drop.reason.code)), drop.reason.message});
@@ -257,7 +554,7 @@ class NodeImpl final : public Node {
 
   // After a restart in the middle of a height this validator proposed in: the engine hears
   // its own signed proposal again, as it would from peers, so the round can go on with the
-  // block its safety record already vouched for.
+  // block its safety record already vouched for; peers get it again when they connect.
   void RestoreOwnProposal() {
     if (halted_) return;
     proto::Result<std::optional<proto::Bytes>> stored = ledger_->OwnSignedProposal();
@@ -269,6 +566,7 @@ class NodeImpl final : public Node {
       if (!block || block->hash != proposal->body.block_hash) return;
       prepared_.insert_or_assign(block->hash, std::move(*block));
     }
+    if (network_) own_proposal_ = MakeFrame(ProposalMessage{*proposal, prepared_.at(proposal->body.block_hash).block});
     Feed(consensus::ProposalEvent{*proposal});
   }
 
@@ -278,8 +576,7 @@ class NodeImpl final : public Node {
     proto::Result<std::optional<proto::Block>> stored = ledger_->OwnProposal();
     if (!stored || !stored->has_value() || (*stored)->header.height != height) return std::nullopt;
     proto::Result<ExecutedBlock> validated =
-        executor_->Validate(**stored, genesis_.ValidatorSet(),
-                            BlockLimits{genesis_.consensus.block_txs_max, genesis_.consensus.block_bytes_max},
+        executor_->Validate(**stored, genesis_.ValidatorSet(), Limits(),
                             [this](const proto::Hash32& id) { return mempool_->Find(id); },
                             NowUnixMs() + kBlockTimeDriftMaxMs);
     if (!validated) {
@@ -297,24 +594,44 @@ class NodeImpl final : public Node {
                             std::to_string(decide.height) + " but this node does not hold it"});
       return;
     }
-    const ExecutedBlock& block = found->second;
-    if (proto::Result<void> written = executor_->Commit(block, decide.certificate); !written) {
-      Halt(proto::Error{written.error().code, "cannot write block " + std::to_string(decide.height) + ": " +
-                                                  written.error().message});
+    CommitBlock(found->second, decide.certificate, decide.certificate.round, /*from_sync=*/false);
+  }
+
+  // Writes a decided or synced block, then moves on: the mempool, peers, the next height.
+  void CommitBlock(const ExecutedBlock& block, const proto::CommitCertificate& certificate, std::uint32_t round,
+                   bool from_sync) {
+    const std::uint64_t height = block.block.header.height;
+    if (proto::Result<void> written = executor_->Commit(block, certificate); !written) {
+      Halt(proto::Error{written.error().code,
+                        "cannot write block " + std::to_string(height) + ": " + written.error().message});
       return;
     }
     const auto now = TxTracker::Clock::now();
     tracker_.Committed(block.tx_ids, now);
     const Tip tip = ledger_->tip();
-    mempool_->Update(block.tx_ids, contracts::BlockContext{tip.height + 1, std::max(NowUnixMs(), tip.time_unix_ms + 1)},
-                     [this](const Dropped& drop) {
-                       tracker_.Rejected(drop.id, RejectionNote{std::string(contracts::TxErrorName(drop.reason.code)),
-                                                                drop.reason.message});
-                     });
-    spdlog::info("committed block {} ({} txs, round {}), app hash {}", decide.height, block.tx_ids.size(), decide.round,
-                 proto::ToHex(ledger_->app_hash()).substr(0, 16));
+    mempool_->Update(block.tx_ids, NextBlockContext(tip, NowUnixMs()), [this](const Dropped& drop) {
+      tracker_.Rejected(drop.id,
+                        RejectionNote{std::string(contracts::TxErrorName(drop.reason.code)), drop.reason.message});
+    });
+    spdlog::info("committed block {} ({} txs, round {}{}), app hash {}", height, block.tx_ids.size(), round,
+                 from_sync ? ", from a peer" : "", proto::ToHex(ledger_->app_hash()).substr(0, 16));
     prepared_.clear();
-    WaitBeforeNextHeight(decide.height);
+    own_proposal_.reset();
+    own_votes_.clear();
+    // Blocks proposed for the next height stay: the engine may already hold their proposals.
+    std::erase_if(received_order_, [&](const proto::Hash32& hash) {
+      const auto it = received_blocks_.find(hash);
+      if (it != received_blocks_.end() && it->second.header.height > tip.height) return false;
+      received_blocks_.erase(hash);
+      return true;
+    });
+    if (network_) network_->Broadcast(MakeFrame(StatusMessage{tip.height, tip.block_hash}), Lane::kConsensus);
+    if (!from_sync) {
+      WaitBeforeNextHeight(height);
+      return;
+    }
+    if (engine_) Feed(consensus::CommittedEvent{height, std::nullopt, /*from_sync=*/true});
+    MaybeSync();
   }
 
   // The commit wait, then the next height as soon as there is a transaction, or after the
@@ -346,8 +663,12 @@ class NodeImpl final : public Node {
     Feed(consensus::CommittedEvent{committed, std::nullopt});
   }
 
+  static constexpr std::size_t kCoreBacklogMax = 4096;   // peer messages waiting for the core thread
+  static constexpr std::size_t kWorkerBacklogMax = 256;  // transaction batches and block requests
+
   Config config_;
   Genesis genesis_;
+  std::set<proto::Ed25519PublicKey> validator_keys_;
   std::unique_ptr<Ledger> ledger_;
   std::unique_ptr<Executor> executor_;
   std::unique_ptr<Mempool> mempool_;
@@ -361,13 +682,28 @@ class NodeImpl final : public Node {
   asio::io_context core_{1};
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work_{core_.get_executor()};
   std::thread core_thread_;
-  std::set<std::shared_ptr<asio::steady_timer>> timers_;  // core thread only
-  asio::steady_timer heartbeat_{core_};                   // the empty-block interval; core thread only
+  asio::thread_pool worker_{1};  // gossiped transactions and block requests
+  std::unique_ptr<PeerNetwork> network_;
+  std::atomic<std::size_t> core_backlog_{0};
+  std::atomic<std::size_t> worker_backlog_{0};
+
+  // Core thread only.
+  std::set<std::shared_ptr<asio::steady_timer>> timers_;
+  asio::steady_timer heartbeat_{core_};   // the empty-block interval
+  asio::steady_timer sync_timer_{core_};  // looks for missing blocks every kSyncTick
   std::atomic<bool> wake_posted_{false};
-  std::map<proto::Hash32, ExecutedBlock> prepared_;      // blocks of this height, by hash; core thread only
-  std::optional<consensus::Height> waiting_for_txs_;     // core thread only
+  std::map<proto::Hash32, ExecutedBlock> prepared_;  // blocks valid on the tip, by hash
+  std::map<proto::Hash32, proto::Block> received_blocks_;  // proposed by peers, not yet validated
+  std::deque<proto::Hash32> received_order_;               // arrival order, for the bound
+  Frame own_proposal_;                                     // this height's, for sending again
+  std::deque<Frame> own_votes_;                            // this height's latest, for sending again
+  std::map<proto::Ed25519PublicKey, std::uint64_t> peer_tips_;  // each peer's last reported height
+  std::pair<std::uint64_t, Clock::time_point> behind_since_{0, {}};
+  std::optional<std::pair<std::uint64_t, Clock::time_point>> sync_request_;  // height asked, when
+  std::size_t sync_rotation_ = 0;
+  std::optional<consensus::Height> waiting_for_txs_;
   consensus::Height start_height_ = 0;
-  bool halted_ = false;                                   // core thread only
+  bool halted_ = false;
   std::atomic<std::uint64_t> round_{0};
 
   std::mutex stop_mutex_;
@@ -379,9 +715,10 @@ class NodeImpl final : public Node {
 }  // namespace
 
 proto::Result<std::unique_ptr<Node>> Node::Start(const Config& config, const Genesis& genesis,
-                                                 std::optional<proto::Ed25519KeyPair> validator_key) {
+                                                 std::optional<proto::Ed25519KeyPair> validator_key,
+                                                 std::optional<proto::Ed25519KeyPair> node_key) {
   auto node = std::make_unique<NodeImpl>(config, genesis);
-  if (proto::Result<void> started = node->Init(std::move(validator_key)); !started) {
+  if (proto::Result<void> started = node->Init(std::move(validator_key), std::move(node_key)); !started) {
     return tl::unexpected(started.error());
   }
   return std::unique_ptr<Node>(std::move(node));

@@ -24,6 +24,7 @@ std::string_view DomainName(Domain domain) {
     case Domain::kGenesis: return "genesis";
     case Domain::kStateEntry: return "state-entry";
     case Domain::kAppHash: return "app-hash";
+    case Domain::kPeerHandshake: return "peer-handshake";
   }
   CIVIC_ASSERT(false && "unnamed Domain");
 }

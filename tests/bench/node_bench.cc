@@ -1,14 +1,17 @@
-// node_bench: committed, signature-verified ballots per second on one civicd validator, and
+// node_bench: committed, signature-verified ballots per second on civicd validators, and
 // the commit latency (admission to durable commit) of those ballots. A program, not a test:
 // it prints numbers for BENCHMARKS.md.
 //
 //   build/release/tests/bench/node_bench [--ballots N] [--clients C] [--commit-wait-ms W]
+//                                        [--validators V]
 //
-// Setup (not timed): a real civicd process on loopback with a fresh RocksDB ledger; N
+// Setup (not timed): V real civicd validators on loopback (V > 1: a network written by
+// WriteTestnet, talking over the p2p protocol), each with a fresh RocksDB ledger; N
 // residents registered; a round with five proposals in its voting phase; N ballots signed
-// in advance. Then civicd is restarted (so its latency figures cover the ballots only), and
-// C client threads submit the ballots in batches of 1000 over HTTP as fast as the node takes
-// them (retrying on 503). Timed from the first submission to the commit of the last ballot.
+// in advance. Then the validators are restarted (so their latency figures cover the ballots
+// only), and C client threads submit the ballots in batches of 1000 over HTTP, client c to
+// validator c mod V, as fast as the nodes take them (retrying on 503). Timed from the first
+// submission until every validator has committed the last ballot.
 #include <algorithm>
 #include <atomic>
 #include <cstdlib>
@@ -17,11 +20,13 @@
 #include <thread>
 #include <vector>
 
+#include "civic/node/testnet.h"
 #include "node_fixture.h"
 
 namespace {
 
 using namespace civic;
+using namespace civic::node;
 using namespace civic::node::testing;
 using nlohmann::json;
 
@@ -71,19 +76,70 @@ void WaitCommitted(std::uint16_t port, std::uint64_t count) {
 
 }  // namespace
 
+struct BenchNode {
+  std::filesystem::path config;
+  std::filesystem::path log;
+  std::uint16_t port = 0;
+  std::unique_ptr<CivicdProcess> process;
+};
+
+void StartAll(std::vector<BenchNode>& nodes) {
+  for (BenchNode& node : nodes) {
+    const std::size_t offset = std::filesystem::exists(node.log) ? ReadFile(node.log).size() : 0;
+    node.process = std::make_unique<CivicdProcess>(std::vector<std::string>{"run", "--config", node.config.string()},
+                                                   node.log);
+    node.port = WaitForPort(node.log, offset);
+  }
+}
+
+bool StopAll(std::vector<BenchNode>& nodes) {
+  for (BenchNode& node : nodes) node.process->Signal(SIGTERM);
+  bool clean = true;
+  for (BenchNode& node : nodes) {
+    if (node.process->Wait() != 0) {
+      std::cerr << "node_bench: civicd did not stop cleanly\n" << ReadFile(node.log);
+      clean = false;
+    }
+    node.process.reset();
+  }
+  return clean;
+}
+
 int main(int argc, char** argv) {
   const std::size_t ballots = Flag(argc, argv, "--ballots", 20000);
   const std::size_t clients = std::max<std::uint64_t>(1, Flag(argc, argv, "--clients", 2));
+  const std::size_t validators = std::max<std::uint64_t>(1, Flag(argc, argv, "--validators", 1));
   TempDir dir;
   TestNetwork network;
   network.genesis.consensus.commit_wait_ms = Flag(argc, argv, "--commit-wait-ms", 100);
   network.genesis.consensus.block_txs_max = 20000;
+  network.genesis.consensus.empty_block_interval_ms = 500;  // a heartbeat, so the timing starts on a live network
   const std::string toml = "[mempool]\ntxs_max = 200000\n";
   const std::string http = "body_bytes_max = 4194304\n";
-  NodeFiles files = WriteNodeFiles(dir.path(), network.genesis, 0, toml, http);
+  std::vector<BenchNode> nodes;
+  if (validators == 1) {
+    const NodeFiles files = WriteNodeFiles(dir.path(), network.genesis, 0, toml, http);
+    nodes.push_back(BenchNode{files.config, files.log, 0, nullptr});
+  } else {
+    Genesis genesis = network.genesis;
+    genesis.validators.clear();
+    TestnetLayout layout;
+    layout.validators = static_cast<std::uint32_t>(validators);
+    layout.observers = 0;
+    layout.http_ports.assign(validators, 0);  // any free port; read back from the log
+    for (std::size_t i = 0; i < validators; ++i) layout.p2p_ports.push_back(FreePort());
+    layout.extra_toml = toml;  // batches of 1000 ballots fit the default HTTP body bound
+    proto::Result<std::vector<TestnetNode>> written = WriteTestnet(dir.path() / "net", genesis, layout);
+    if (!written) {
+      std::cerr << "node_bench: " << written.error().message << "\n";
+      return 1;
+    }
+    for (const TestnetNode& node : *written) nodes.push_back(BenchNode{node.dir / "civicd.toml", node.dir / "civicd.log", 0, nullptr});
+    network.genesis = LoadGenesisFile(dir.path() / "net" / "genesis.json").value();
+  }
 
-  std::cout << "node_bench: " << ballots << " ballots, " << clients << " client threads, commit wait "
-            << network.genesis.consensus.commit_wait_ms << " ms\n";
+  std::cout << "node_bench: " << ballots << " ballots, " << clients << " client threads, " << validators
+            << " validator(s), commit wait " << network.genesis.consensus.commit_wait_ms << " ms\n";
   std::vector<std::string> registrations;
   for (std::size_t i = 0; i < ballots; ++i) {
     registrations.push_back(TxHex(network.Register(static_cast<std::uint32_t>(i + 1), {1})));
@@ -95,19 +151,19 @@ int main(int argc, char** argv) {
   round.total_budget = 1'000'000;
   round.phase_basis = proto::PhaseBasis::kTimeUnixMs;
   round.proposals_start = t0;
-  round.review_start = t0 + 3000;
-  round.voting_start = t0 + 6000;
+  // Proposals (and registrations) until review_start: more time for more residents.
+  const std::uint64_t setup_ms = 3000 + ballots / 2;
+  round.review_start = t0 + setup_ms;
+  round.voting_start = t0 + setup_ms + 3000;
   round.voting_end = t0 + 3'600'000;
   round.ballot_type = proto::BallotType::kApproval;
   round.min_choices = 1;
   round.max_choices = 3;
   round.outcome_rule = 1;
 
-  std::uint16_t port = 0;
   {
-    CivicdProcess setup({"run", "--config", files.config.string()}, files.log);
-    port = WaitForPort(files.log);
-    files = WriteNodeFiles(dir.path(), network.genesis, port, toml, http);
+    StartAll(nodes);
+    const std::uint16_t port = nodes[0].port;
     SubmitAll(port, {TxHex(network.Sign(network.clerk(), proto::TxKind::kOpenRound, proto::OpenRound{round}))}, 0, 1);
     WaitCommitted(port, 1);
     std::vector<std::string> proposals;
@@ -121,7 +177,7 @@ int main(int argc, char** argv) {
     SubmitAll(port, proposals, 0, proposals.size());
     SubmitAll(port, registrations, 0, registrations.size());
     WaitCommitted(port, 7 + ballots);
-    const std::uint64_t review = t0 + 3300;
+    const std::uint64_t review = round.review_start + 300;
     while (NowUnixMs() < review) std::this_thread::sleep_for(std::chrono::milliseconds(10));
     std::vector<std::string> reviews;
     for (std::uint32_t id = 1; id <= 5; ++id) {
@@ -129,12 +185,8 @@ int main(int argc, char** argv) {
                                            proto::ReviewProposal{1, id, true, "feasible", std::nullopt})));
     }
     SubmitAll(port, reviews, 0, reviews.size());
-    WaitCommitted(port, 12 + ballots);
-    setup.Signal(SIGTERM);
-    if (setup.Wait() != 0) {
-      std::cerr << "node_bench: civicd did not stop cleanly\n" << ReadFile(files.log);
-      return 1;
-    }
+    for (const BenchNode& node : nodes) WaitCommitted(node.port, 12 + ballots);
+    if (!StopAll(nodes)) return 1;
   }
   std::vector<std::string> ballot_txs;
   for (std::size_t i = 0; i < ballots; ++i) {
@@ -143,37 +195,43 @@ int main(int argc, char** argv) {
     ballot_txs.push_back(TxHex(network.Sign(network.resident(static_cast<std::uint32_t>(i + 1)),
                                             proto::TxKind::kCastBallot, ballot)));
   }
-  while (NowUnixMs() < t0 + 6300) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  while (NowUnixMs() < round.voting_start + 300) std::this_thread::sleep_for(std::chrono::milliseconds(10));
 
-  const std::size_t log_offset = ReadFile(files.log).size();
-  CivicdProcess node({"run", "--config", files.config.string()}, files.log);
-  port = WaitForPort(files.log, log_offset);
-  const std::uint64_t height_before = Http(port, "GET", "/v1/status").Json()["height"];
+  StartAll(nodes);
+  // Timed from a running network: validators that have just started must first find each
+  // other, and the first round after a restart may have to time out.
+  const std::uint64_t started_at = Http(nodes[0].port, "GET", "/v1/status").Json()["height"];
+  while (Http(nodes[0].port, "GET", "/v1/status").Json()["height"].get<std::uint64_t>() < started_at + 2) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  const std::uint64_t height_before = Http(nodes[0].port, "GET", "/v1/status").Json()["height"];
 
   const auto start = std::chrono::steady_clock::now();
   std::vector<std::thread> threads;
   for (std::size_t c = 0; c < clients; ++c) {
     threads.emplace_back([&, c] {
-      SubmitAll(port, ballot_txs, ballots * c / clients, ballots * (c + 1) / clients);
+      SubmitAll(nodes[c % nodes.size()].port, ballot_txs, ballots * c / clients, ballots * (c + 1) / clients);
     });
   }
   for (std::thread& thread : threads) thread.join();
   const auto submitted = std::chrono::steady_clock::now();
-  WaitCommitted(port, ballots);
+  for (const BenchNode& node : nodes) WaitCommitted(node.port, ballots);
   const auto done = std::chrono::steady_clock::now();
 
-  const json status = Http(port, "GET", "/v1/status").Json();
+  const json status = Http(nodes[0].port, "GET", "/v1/status").Json();
   const double seconds = std::chrono::duration<double>(done - start).count();
   const double submit_seconds = std::chrono::duration<double>(submitted - start).count();
   const std::uint64_t blocks = status["height"].get<std::uint64_t>() - height_before;
   std::cout << "committed " << ballots << " signature-verified ballots in " << seconds << " s: "
             << static_cast<std::uint64_t>(static_cast<double>(ballots) / seconds) << " ballots/s (submission took "
             << submit_seconds << " s; " << blocks << " blocks)\n";
-  std::cout << "commit latency, admission to durable commit (ms): p50 " << status["commit_latency_ms"]["p50"]
-            << ", p99 " << status["commit_latency_ms"]["p99"] << ", max " << status["commit_latency_ms"]["max"]
-            << " over " << status["commit_latency_ms"]["samples"] << " ballots\n";
-  const json round_info = Http(port, "GET", "/v1/rounds/1").Json();
+  for (std::size_t i = 0; i < nodes.size(); ++i) {
+    const json latency = Http(nodes[i].port, "GET", "/v1/status").Json()["commit_latency_ms"];
+    std::cout << "commit latency on validator " << i << ", admission there to durable commit there (ms): p50 "
+              << latency["p50"] << ", p99 " << latency["p99"] << ", max " << latency["max"] << " over "
+              << latency["samples"] << " ballots\n";
+  }
+  const json round_info = Http(nodes[0].port, "GET", "/v1/rounds/1").Json();
   std::cout << "round 1 phase: " << round_info.value("phase", "?") << "\n";
-  node.Signal(SIGTERM);
-  return node.Wait() == 0 ? 0 : 1;
+  return StopAll(nodes) ? 0 : 1;
 }

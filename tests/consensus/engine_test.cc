@@ -356,6 +356,23 @@ TEST(Engine, MessagesOfTheNextHeightWaitUntilWeGetThere) {
   EXPECT_TRUE(asked_to_validate);
 }
 
+TEST(Engine, ABlockFromSyncMovesTheEngineOnWithoutADecisionOfItsOwn) {
+  Single s;
+  ASSERT_TRUE(s.engine.Step(StartEvent{}).has_value());
+  // Without a Decide, a commit is an application bug unless it came from block sync...
+  EXPECT_FALSE(s.engine.Step(CommittedEvent{1, std::nullopt}).has_value());
+  EXPECT_EQ(s.engine.height(), 1u);
+  // ...and from block sync it is only for the engine's own height.
+  EXPECT_FALSE(s.engine.Step(CommittedEvent{2, std::nullopt, /*from_sync=*/true}).has_value());
+  EXPECT_EQ(s.engine.height(), 1u);
+  // A synced block of height 1: on to height 2, with a timer for its first round.
+  const Actions started = s.engine.Step(CommittedEvent{1, std::nullopt, /*from_sync=*/true}).value();
+  EXPECT_EQ(s.engine.height(), 2u);
+  EXPECT_EQ(s.engine.round(), 0);
+  EXPECT_FALSE(s.engine.decided());
+  EXPECT_FALSE(started.empty());
+}
+
 TEST(Engine, ARestartedValidatorDoesNotSignAgainstItsRecord) {
   // Before the crash we prevoted block "x" in round 0 of height 1 and persisted that.
   const Single before;

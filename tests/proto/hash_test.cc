@@ -34,7 +34,7 @@ TEST(TaggedHash, DiffersByDomainAndByChain) {
   EXPECT_NE(TaggedHash(a, Domain::kTransaction, message), TaggedHash(b, Domain::kTransaction, message));
   const Domain domains[] = {Domain::kTransaction,   Domain::kTransactionId, Domain::kBlockHeader, Domain::kVote,
                             Domain::kValidatorSet,  Domain::kPaperResident, Domain::kProposal,    Domain::kGenesis,
-                            Domain::kStateEntry,    Domain::kAppHash};
+                            Domain::kStateEntry,    Domain::kAppHash,       Domain::kPeerHandshake};
   for (Domain x : domains) {
     for (Domain y : domains) {
       if (x == y) continue;

@@ -29,8 +29,9 @@
 // soon as it can rebuild it (TryResend in engine.cc); votes of the round it had reached bring
 // it back there (line 55).
 //
-// Not done here yet (later work): catching up on a height others have left (block sync),
-// gossip of certificates.
+// Catching up on a height others have left (block sync) is the application's: it fetches
+// the block with its commit certificate, checks and commits it, and answers with a
+// CommittedEvent marked from_sync.
 #pragma once
 
 #include <cstdint>
@@ -103,6 +104,10 @@ struct ValidationEvent {  // the application's answer to RequestValidation
 struct CommittedEvent {  // the application committed the block of a Decide action
   Height height;
   std::optional<proto::ValidatorSet> next_validators;  // effective at height + kValidatorSetDelay
+  // The block came from block sync (the application checked its commit certificate against
+  // the set of `height`), not from a Decide of this engine: the engine leaves its height even
+  // though it did not decide there itself. `height` must still be the engine's height.
+  bool from_sync = false;
 };
 using Event = std::variant<StartEvent, ProposalEvent, VoteEvent, CertificateEvent, TimeoutEvent, ProposalValueEvent,
                            ValidationEvent, CommittedEvent>;

@@ -10,12 +10,14 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "civic/node/executor.h"
 #include "civic/node/genesis.h"
 #include "civic/node/http_server.h"
 #include "civic/node/ledger.h"
 #include "civic/node/mempool.h"
+#include "civic/node/p2p.h"
 #include "civic/node/tx_tracker.h"
 
 namespace civic::node {
@@ -34,7 +36,12 @@ struct ApiContext {
   std::atomic<const HttpServerStats*> http_stats{nullptr};  // set once the server runs
   bool validator = false;
   std::string node_key_hex;           // the validator's key, empty for an observer
-  std::function<void()> on_admitted;  // wakes the core thread (new work for a block)
+  bool forwards_txs = false;          // an observer with peers: takes transactions and gossips them
+  // Each admitted transaction as received: wakes the core thread (new work for a block) and
+  // gossips them to peers.
+  std::function<void(std::vector<proto::Bytes>)> on_admitted;
+  // The connected peers, for /v1/status (empty without a peer network).
+  std::function<std::vector<PeerInfo>()> peers;
   std::function<std::uint64_t()> consensus_round;  // the engine's round at its height
 };
 

@@ -17,6 +17,13 @@
 //   txs_max = 100000
 //   bytes_max = 67108864
 //
+//   [p2p]                             # absent: a node on its own (no peers)
+//   listen = "127.0.0.1:26600"        # absent: dials out only
+//   node_key = "node.key"             # the key this node proves to peers; default validator_key
+//   send_queue_bytes_max = 134217728
+//   peers = [{key = "<64 hex>", address = "127.0.0.1:26601"},   # dialed and accepted
+//            {key = "<64 hex>"}]                                # accepted only (e.g. an observer)
+//
 //   [log]
 //   level = "info"                    # trace, debug, info, warn, error
 //
@@ -30,7 +37,9 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
+#include "civic/proto/bytes.h"
 #include "civic/proto/result.h"
 
 namespace civic::node {
@@ -50,12 +59,32 @@ struct MempoolConfig {
   std::uint64_t bytes_max = 64ull * 1024 * 1024;  // 64 KiB..16 GiB
 };
 
+struct P2pPeerConfig {
+  proto::Ed25519PublicKey key;
+  std::optional<std::string> host;  // with port: this node dials the peer
+  std::uint16_t port = 0;
+};
+
+inline constexpr std::size_t kPeersMax = 1024;
+
+struct P2pConfig {
+  std::optional<std::string> listen_address;  // an IPv4 or IPv6 literal
+  std::uint16_t listen_port = 0;              // 0: any free port
+  std::optional<std::filesystem::path> node_key;
+  std::uint64_t send_queue_bytes_max = 128ull * 1024 * 1024;  // 1 MiB..4 GiB
+  std::vector<P2pPeerConfig> peers;
+
+  // Whether this node talks to peers at all.
+  bool enabled() const { return listen_address.has_value() || !peers.empty(); }
+};
+
 struct Config {
   std::filesystem::path data_dir;                      // absolute after loading
   std::filesystem::path genesis;                       // absolute after loading
   std::optional<std::filesystem::path> validator_key;  // absolute after loading
   HttpConfig http;
   MempoolConfig mempool;
+  P2pConfig p2p;
   std::string log_level = "info";
 };
 

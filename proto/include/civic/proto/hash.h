@@ -28,10 +28,11 @@ enum class Domain : std::uint8_t {
   kGenesis,          // a genesis file's hash: the canonical encoding of its contents (node/genesis.h)
   kStateEntry,       // one contract-state key and value, before it is spread over the app hash's lanes
   kAppHash,          // the application hash: the lanes of the state commitment (node/app_hash.h)
+  kPeerHandshake,    // what a node signs to prove its key on a peer connection (node/p2p.h)
 };
 
 // "transaction", "transaction-id", "block-header", "vote", "validator-set", "paper-resident",
-// "proposal", "genesis", "state-entry", "app-hash".
+// "proposal", "genesis", "state-entry", "app-hash", "peer-handshake".
 std::string_view DomainName(Domain domain);
 std::string DomainTag(const ChainId& chain_id, Domain domain);
 
