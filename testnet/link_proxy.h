@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <cstdint>
 #include <list>
 #include <mutex>
@@ -82,7 +83,11 @@ class LinkProxy {
   }
 
   // Copies bytes both ways until either side closes, the link is cut, or the proxy stops.
+  // Sends time out every 100 ms, so a cut or a stop is seen even when the far end (a paused
+  // process) takes nothing.
   void Pump(int a, int b) {
+    const timeval send_timeout{0, 100'000};
+    for (int fd : {a, b}) ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &send_timeout, sizeof send_timeout);
     char buffer[65536];
     while (!stop_ && !cut_) {
       pollfd fds[2] = {{a, POLLIN, 0}, {b, POLLIN, 0}};
@@ -99,6 +104,7 @@ class LinkProxy {
         ssize_t sent = 0;
         while (sent < got) {
           const ssize_t n = ::send(to, buffer + sent, static_cast<std::size_t>(got - sent), MSG_NOSIGNAL);
+          if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && !stop_ && !cut_) continue;
           if (n <= 0) {
             closed = true;
             break;

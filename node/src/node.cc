@@ -31,6 +31,7 @@
 #include "civic/node/tx_tracker.h"
 #include "civic/proto/assert.h"
 #include "civic/proto/codec.h"
+#include "civic/proto/hash.h"
 
 namespace civic::node {
 namespace {
@@ -118,6 +119,11 @@ class NodeImpl final : public Node {
     context.consensus_round = [this] { return round_.load(); };
     api_ = std::make_unique<Api>(std::move(context));
 
+    // The network first: the core thread may send as soon as it runs (a restarted proposer
+    // sends its proposal again). What peers send meanwhile waits in the core's queue.
+    if (config_.p2p.enabled()) {
+      if (proto::Result<void> started = StartNetwork(std::move(*node_key)); !started) return started;
+    }
     HttpLimits limits;
     limits.body_bytes_max = config_.http.body_bytes_max;
     limits.header_bytes_max = config_.http.header_bytes_max;
@@ -138,9 +144,6 @@ class NodeImpl final : public Node {
         Feed(consensus::StartEvent{});
         RestoreOwnProposal();
       });
-    }
-    if (config_.p2p.enabled()) {
-      if (proto::Result<void> started = StartNetwork(std::move(*node_key)); !started) return started;
     }
     return {};
   }
@@ -179,6 +182,9 @@ class NodeImpl final : public Node {
     options.chain_id = genesis_.chain_id;
     options.genesis_hash = GenesisHash(genesis_);
     options.key = std::make_shared<const proto::Ed25519KeyPair>(std::move(node_key));
+#ifdef CIVIC_BYZANTINE_TEST
+    byzantine_key_ = options.key;
+#endif
     options.allowed = validator_keys_;
     for (const P2pPeerConfig& peer : config_.p2p.peers) {
       options.allowed.insert(peer.key);
@@ -198,37 +204,49 @@ class NodeImpl final : public Node {
     handlers.on_connected = [this](const proto::Ed25519PublicKey& peer) {
       asio::post(core_, [this, peer] { OnPeerConnected(peer); });
     };
-    handlers.on_message = [this](const proto::Ed25519PublicKey& peer, WireMessage message) {
-      OnPeerMessage(peer, std::move(message));
+    handlers.on_message = [this](const proto::Ed25519PublicKey& peer, WireMessage message, std::size_t bytes) {
+      OnPeerMessage(peer, std::move(message), bytes);
+    };
+    handlers.on_disconnected = [this](const proto::Ed25519PublicKey& peer) {
+      asio::post(core_, [this, peer] { peer_tips_.erase(peer); });
     };
     proto::Result<std::unique_ptr<PeerNetwork>> network = PeerNetwork::Start(std::move(options), std::move(handlers));
     if (!network) return tl::unexpected(network.error());
     network_ = std::move(*network);
+    network_ready_.store(true, std::memory_order_release);  // the worker may use network_ from now on
     spdlog::info("p2p on port {}, {} peers listed", network_->port(), config_.p2p.peers.size());
     asio::post(core_, [this] { SyncTick(); });
     return {};
   }
 
   // The network's thread: hand each message to the thread that deals with it, within a bound
-  // (a peer flooding messages finds them dropped, not queued without end).
-  void OnPeerMessage(const proto::Ed25519PublicKey& peer, WireMessage message) {
-    if (std::holds_alternative<TxsMessage>(message) || std::holds_alternative<BlockRequestMessage>(message)) {
-      if (worker_backlog_.load() >= kWorkerBacklogMax) return;  // gossip is best effort; requests are retried
-      ++worker_backlog_;
-      asio::post(worker_, [this, peer, message = std::move(message)]() mutable {
+  // in bytes (a peer flooding messages finds them dropped, not queued without end). For the
+  // core thread, past half the bound only proposals, votes and blocks are taken; past the
+  // bound nothing.
+  void OnPeerMessage(const proto::Ed25519PublicKey& peer, WireMessage message, std::size_t bytes) {
+    if (!network_ready_.load(std::memory_order_acquire)) return;
+    const bool worker = std::holds_alternative<TxsMessage>(message) || std::holds_alternative<BlockRequestMessage>(message);
+    std::atomic<std::uint64_t>& backlog = worker ? worker_backlog_ : core_backlog_;
+    const std::uint64_t bound = worker ? kWorkerBacklogBytesMax : kCoreBacklogBytesMax;
+    // The worker's queue is transactions and block requests: both take it up to the bound.
+    const bool urgent = worker || std::holds_alternative<ProposalMessage>(message) ||
+                        std::holds_alternative<VoteMessage>(message) || std::holds_alternative<BlockMessage>(message);
+    const std::uint64_t queued = backlog.load();
+    if (queued + bytes > bound || (!urgent && queued + bytes > bound / 2)) return;  // resent or retried later
+    backlog += bytes;
+    if (worker) {
+      asio::post(worker_, [this, peer, bytes, message = std::move(message)]() mutable {
         if (auto* txs = std::get_if<TxsMessage>(&message)) {
           AdmitGossiped(peer, std::move(*txs));
         } else {
           ServeBlock(peer, std::get<BlockRequestMessage>(message).height);
         }
-        --worker_backlog_;
+        worker_backlog_ -= bytes;
       });
       return;
     }
-    if (core_backlog_.load() >= kCoreBacklogMax) return;  // sent again after a timeout (ResendOwn)
-    ++core_backlog_;
-    asio::post(core_, [this, peer, message = std::move(message)]() mutable {
-      --core_backlog_;
+    asio::post(core_, [this, peer, bytes, message = std::move(message)]() mutable {
+      core_backlog_ -= bytes;
       OnCoreMessage(peer, std::move(message));
     });
   }
@@ -239,24 +257,27 @@ class NodeImpl final : public Node {
   void AdmitGossiped(const proto::Ed25519PublicKey& peer, TxsMessage message) {
     const AdmissionContext context{&genesis_, ledger_.get(), mempool_.get(), &tracker_};
     std::vector<proto::Bytes> admitted;
+    std::optional<std::string> misbehaved;
     for (TxBytes& tx : message.txs) {
       proto::Result<proto::Tx> decoded = proto::Decode<proto::Tx>(tx.bytes);
       if (!decoded) {
-        network_->Drop(peer, "it gossiped a transaction that does not decode: " + decoded.error().message);
-        return;
+        misbehaved = "it gossiped a transaction that does not decode: " + decoded.error().message;
+        break;
       }
       const std::size_t size = tx.bytes.size();
       const TxAdmission admission = AdmitTx(context, std::move(*decoded), size);
       if (admission.verdict == TxVerdict::kWrongChain || admission.verdict == TxVerdict::kBadSignature) {
-        network_->Drop(peer, "it gossiped a transaction that fails its checks: " + admission.message);
-        return;
+        misbehaved = "it gossiped a transaction that fails its checks: " + admission.message;
+        break;
       }
       if (admission.verdict == TxVerdict::kAdmitted) admitted.push_back(std::move(tx.bytes));
     }
-    if (admitted.empty()) return;
-    WakeCore();
-    // Validators are all connected to each other; what an observer forwards, pass on.
-    if (!validator_keys_.contains(peer)) Gossip(admitted);
+    if (!admitted.empty()) {
+      WakeCore();
+      // Validators are all connected to each other; what an observer forwards, pass on.
+      if (!validator_keys_.contains(peer)) Gossip(admitted);
+    }
+    if (misbehaved) network_->Drop(peer, *misbehaved);
   }
 
   void ServeBlock(const proto::Ed25519PublicKey& peer, std::uint64_t height) {
@@ -317,8 +338,25 @@ class NodeImpl final : public Node {
 
   void OnProposalMessage(const proto::Ed25519PublicKey& peer, ProposalMessage message) {
     if (!engine_) return;
+    // A validator waiting for transactions before its next height goes there now: the
+    // others already are.
+    if (waiting_for_txs_ && message.proposal.body.height == engine_->height() + 1) NextHeight(*waiting_for_txs_);
     const consensus::ProposalBody& body = message.proposal.body;
     if (body.height != engine_->height() && body.height != engine_->height() + 1) return;  // late or far early
+    const auto round_now = static_cast<std::uint64_t>(std::max<consensus::Round>(engine_->round(), 0));
+    if (body.round > round_now + consensus::kProposalRoundsAheadMax) return;
+    // Only the blocks of real proposers take room here: a proposal of this height must come
+    // from the round's proposer, one of the next height from a validator (who proposes there
+    // is known only once we are there; the engine checks it then).
+    const bool from_proposer = body.height == engine_->height()
+                                   ? body.proposer == engine_->driver().Proposer(static_cast<consensus::Round>(body.round))
+                                   : validator_keys_.contains(body.proposer);
+    if (!from_proposer) {
+      network_->Drop(peer, "it sent a proposal of height " + std::to_string(body.height) + " round " +
+                               std::to_string(body.round) + " from " + proto::ToHex(body.proposer).substr(0, 12) +
+                               ", who does not propose there");
+      return;
+    }
     proto::Result<proto::Hash32> hash = proto::BlockHash(message.block.header);
     if (!hash || *hash != body.block_hash || message.block.header.height != body.height) {
       network_->Drop(peer, "it sent a proposal of height " + std::to_string(body.height) +
@@ -329,9 +367,15 @@ class NodeImpl final : public Node {
       network_->Drop(peer, "it sent a proposal that does not verify: " + signed_ok.error().message);
       return;
     }
-    // Keep the block until the engine asks whether it is valid (RequestValidation).
-    if (!prepared_.contains(*hash) && !received_blocks_.contains(*hash)) {
-      received_blocks_.emplace(*hash, std::move(message.block));
+    // Keep the block until the engine asks whether it is valid (RequestValidation): at most
+    // kProposalsPerRoundMax blocks per height and round (an honest proposer sends one), and
+    // kReceivedBlocksMax in all, the oldest going first.
+    const auto per_round = std::count_if(received_blocks_.begin(), received_blocks_.end(), [&](const auto& entry) {
+      return entry.second.height == body.height && entry.second.round == body.round;
+    });
+    if (!prepared_.contains(*hash) && !received_blocks_.contains(*hash) &&
+        static_cast<std::size_t>(per_round) < consensus::kProposalsPerRoundMax) {
+      received_blocks_.emplace(*hash, ReceivedBlock{body.height, body.round, std::move(message.block)});
       received_order_.push_back(*hash);
       while (received_order_.size() > kReceivedBlocksMax) {
         received_blocks_.erase(received_order_.front());
@@ -343,6 +387,7 @@ class NodeImpl final : public Node {
 
   // A block with its commit certificate, from block sync.
   void OnBlockMessage(const proto::Ed25519PublicKey& peer, BlockMessage message) {
+    if (waiting_for_txs_ && engine_) NextHeight(*waiting_for_txs_);  // the others went on: so do we
     const Tip tip = ledger_->tip();
     const std::uint64_t height = message.block.header.height;
     if (height != tip.height + 1) return;  // already have it, or not asked for
@@ -464,6 +509,9 @@ class NodeImpl final : public Node {
         own_votes_.push_back(frame);
         if (own_votes_.size() > kOwnVotesKept) own_votes_.pop_front();
         network_->Broadcast(std::move(frame), Lane::kConsensus);
+#ifdef CIVIC_BYZANTINE_TEST
+        EquivocateVote(vote->vote);
+#endif
       }
     } else if (const auto* timeout = std::get_if<consensus::ScheduleTimeout>(&action)) {
       Schedule(*timeout);
@@ -476,8 +524,16 @@ class NodeImpl final : public Node {
     } else if (const auto* decide = std::get_if<consensus::Decide>(&action)) {
       Commit(*decide);
     } else if (const auto* evidence = std::get_if<consensus::ReportEvidence>(&action)) {
-      (void)evidence;
-      spdlog::warn("equivocation evidence reported at height {}", engine_->height());
+      // Evidence goes into blocks later (P2P.md, "Not done yet"); for now it is logged.
+      if (const auto* votes = std::get_if<consensus::VoteEquivocation>(&evidence->evidence)) {
+        spdlog::warn("equivocation evidence: validator {} signed two votes at height {} round {}",
+                     proto::ToHex(votes->first.body.validator), votes->first.body.height, votes->first.body.round);
+      } else {
+        const auto& proposals = std::get<consensus::ProposalEquivocation>(evidence->evidence);
+        spdlog::warn("equivocation evidence: validator {} signed two proposals at height {} round {}",
+                     proto::ToHex(proposals.first.body.proposer), proposals.first.body.height,
+                     proposals.first.body.round);
+      }
     }
   }
 
@@ -487,7 +543,51 @@ class NodeImpl final : public Node {
     if (block == prepared_.end()) return;
     own_proposal_ = MakeFrame(ProposalMessage{proposal, block->second.block});
     network_->Broadcast(own_proposal_, Lane::kConsensus);
+#ifdef CIVIC_BYZANTINE_TEST
+    EquivocateProposal(proposal, block->second.block);
+#endif
   }
+
+#ifdef CIVIC_BYZANTINE_TEST
+  // Test-only: the civicd-byzantine program (tests/CMakeLists.txt) is civicd with this
+  // validator equivocating. After each honest proposal or vote it has sent to every peer, it
+  // signs a conflicting one (a proposal of the same block one millisecond later, a vote for
+  // nil instead of a block or for a block instead of nil) and sends that to every other peer,
+  // so that those peers hold both and can report evidence. civicd itself never has this code.
+  std::vector<proto::Ed25519PublicKey> EveryOtherPeer() const {
+    std::vector<proto::Ed25519PublicKey> out;
+    const std::vector<PeerInfo> peers = network_->Peers();
+    for (std::size_t i = 0; i < peers.size(); i += 2) out.push_back(peers[i].key);
+    return out;
+  }
+
+  void EquivocateProposal(const consensus::Proposal& proposal, const proto::Block& block) {
+    proto::Block twin = block;
+    twin.header.time_unix_ms += 1;
+    proto::Result<proto::Hash32> hash = proto::BlockHash(twin.header);
+    if (!hash) return;
+    consensus::ProposalBody body = proposal.body;
+    body.block_hash = *hash;
+    proto::Result<consensus::Proposal> signed_twin = consensus::SignProposal(genesis_.chain_id, body, *byzantine_key_);
+    if (!signed_twin) return;
+    spdlog::warn("byzantine test mode: a second proposal at height {} round {}", body.height, body.round);
+    const Frame frame = MakeFrame(ProposalMessage{*signed_twin, std::move(twin)});
+    for (const proto::Ed25519PublicKey& peer : EveryOtherPeer()) network_->Send(peer, frame, Lane::kConsensus);
+  }
+
+  void EquivocateVote(const proto::Vote& vote) {
+    proto::VoteBody body = vote.body;
+    if (body.block_hash) {
+      body.block_hash.reset();
+    } else {
+      body.block_hash = proto::Sha256(proto::AsBytes("a block nobody proposed"));
+    }
+    proto::Result<proto::Vote> twin = proto::SignVote(genesis_.chain_id, body, *byzantine_key_);
+    if (!twin) return;
+    const Frame frame = MakeFrame(VoteMessage{*twin});
+    for (const proto::Ed25519PublicKey& peer : EveryOtherPeer()) network_->Send(peer, frame, Lane::kConsensus);
+  }
+#endif
 
   // Whether a proposed block is valid on this node's tip: ours, or one a peer sent with its
   // proposal, executed here in full.
@@ -496,7 +596,7 @@ class NodeImpl final : public Node {
     const auto received = received_blocks_.find(hash);
     if (received == received_blocks_.end()) return false;
     proto::Result<ExecutedBlock> executed = executor_->Validate(
-        received->second, genesis_.ValidatorSet(), Limits(),
+        received->second.block, genesis_.ValidatorSet(), Limits(),
         [this](const proto::Hash32& id) { return mempool_->Find(id); }, NowUnixMs() + kBlockTimeDriftMaxMs);
     if (!executed) {
       spdlog::warn("proposed block {} is not valid here: {}", proto::ToHex(hash).substr(0, 16), executed.error().message);
@@ -594,7 +694,8 @@ class NodeImpl final : public Node {
                             std::to_string(decide.height) + " but this node does not hold it"});
       return;
     }
-    CommitBlock(found->second, decide.certificate, decide.certificate.round, /*from_sync=*/false);
+    const ExecutedBlock block = std::move(found->second);  // CommitBlock clears prepared_
+    CommitBlock(block, decide.certificate, decide.certificate.round, /*from_sync=*/false);
   }
 
   // Writes a decided or synced block, then moves on: the mempool, peers, the next height.
@@ -621,7 +722,7 @@ class NodeImpl final : public Node {
     // Blocks proposed for the next height stay: the engine may already hold their proposals.
     std::erase_if(received_order_, [&](const proto::Hash32& hash) {
       const auto it = received_blocks_.find(hash);
-      if (it != received_blocks_.end() && it->second.header.height > tip.height) return false;
+      if (it != received_blocks_.end() && it->second.height > tip.height) return false;
       received_blocks_.erase(hash);
       return true;
     });
@@ -663,8 +764,11 @@ class NodeImpl final : public Node {
     Feed(consensus::CommittedEvent{committed, std::nullopt});
   }
 
-  static constexpr std::size_t kCoreBacklogMax = 4096;   // peer messages waiting for the core thread
-  static constexpr std::size_t kWorkerBacklogMax = 256;  // transaction batches and block requests
+  // Bytes of peer messages waiting for the core thread (about four of the largest blocks),
+  // and for the worker (transaction batches and block requests: a burst of transactions
+  // from three peers must fit, or validators end up verifying them inside blocks).
+  static constexpr std::uint64_t kCoreBacklogBytesMax = 256ull * 1024 * 1024;
+  static constexpr std::uint64_t kWorkerBacklogBytesMax = 256ull * 1024 * 1024;
 
   Config config_;
   Genesis genesis_;
@@ -684,8 +788,12 @@ class NodeImpl final : public Node {
   std::thread core_thread_;
   asio::thread_pool worker_{1};  // gossiped transactions and block requests
   std::unique_ptr<PeerNetwork> network_;
-  std::atomic<std::size_t> core_backlog_{0};
-  std::atomic<std::size_t> worker_backlog_{0};
+  std::atomic<bool> network_ready_{false};  // network_ is set
+#ifdef CIVIC_BYZANTINE_TEST
+  std::shared_ptr<const proto::Ed25519KeyPair> byzantine_key_;
+#endif
+  std::atomic<std::uint64_t> core_backlog_{0};    // bytes
+  std::atomic<std::uint64_t> worker_backlog_{0};  // bytes
 
   // Core thread only.
   std::set<std::shared_ptr<asio::steady_timer>> timers_;
@@ -693,7 +801,12 @@ class NodeImpl final : public Node {
   asio::steady_timer sync_timer_{core_};  // looks for missing blocks every kSyncTick
   std::atomic<bool> wake_posted_{false};
   std::map<proto::Hash32, ExecutedBlock> prepared_;  // blocks valid on the tip, by hash
-  std::map<proto::Hash32, proto::Block> received_blocks_;  // proposed by peers, not yet validated
+  struct ReceivedBlock {
+    std::uint64_t height;
+    std::uint32_t round;
+    proto::Block block;
+  };
+  std::map<proto::Hash32, ReceivedBlock> received_blocks_;  // proposed by peers, not yet validated
   std::deque<proto::Hash32> received_order_;               // arrival order, for the bound
   Frame own_proposal_;                                     // this height's, for sending again
   std::deque<Frame> own_votes_;                            // this height's latest, for sending again

@@ -227,7 +227,8 @@ class PeerNetworkImpl final : public PeerNetwork {
       for (const ConnectionPtr& connection : all_) connection->Close("this node is stopping");
     });
     work_.reset();
-    // Give the coroutines a moment to see their sockets close, then stop regardless.
+    // Then stop the loop: coroutines still suspended are destroyed with io_ (their frames
+    // hold connections, never `this`'s other members in their destructors).
     asio::post(io_, [this] { io_.stop(); });
     if (thread_.joinable()) thread_.join();
   }
@@ -275,7 +276,10 @@ class PeerNetworkImpl final : public PeerNetwork {
       tcp::socket socket = co_await acceptor_.async_accept(asio::redirect_error(asio::use_awaitable, ec));
       if (ec) {
         if (!acceptor_.is_open()) co_return;
+        // E.g. out of file descriptors: wait a little instead of spinning.
         spdlog::warn("p2p: accept failed: {}", ec.message());
+        asio::steady_timer pause(io_, std::chrono::milliseconds(100));
+        co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ec));
         continue;
       }
       if (handshaking_ >= options_.handshakes_max) {
@@ -354,9 +358,9 @@ class PeerNetworkImpl final : public PeerNetwork {
       connection->read_deadline = Clock::now() + std::chrono::milliseconds(options_.handshake_timeout_ms);
       asio::co_spawn(io_, Watchdog(connection), asio::detached);
     }
-    ++handshaking_;
+    if (!expected) ++handshaking_;
     proto::Result<void> shaken = co_await Handshake(*connection, expected);
-    --handshaking_;
+    if (!expected) --handshaking_;
     if (!shaken) {
       ++stats_.connections_refused;
       PublishStats();
@@ -408,6 +412,7 @@ class PeerNetworkImpl final : public PeerNetwork {
       spdlog::info("p2p: disconnected from {}: {}", ShortKey(connection->peer),
                    connection->close_reason.empty() ? "the connection closed" : connection->close_reason);
       PublishPeers();
+      if (handlers_.on_disconnected) handlers_.on_disconnected(connection->peer);
     }
   }
 
@@ -493,9 +498,17 @@ class PeerNetworkImpl final : public PeerNetwork {
                                                                  " bytes, above the bound of " +
                                                                  std::to_string(max_plaintext + kAbytes)));
     }
+    // In chunks, each one moving the idle deadline on: a large frame on a slow link is slow,
+    // not silent. (Memory: at most the frame bound, and only once the peer proved its key.)
     proto::Bytes ciphertext(length);
-    co_await asio::async_read(c.socket, asio::buffer(ciphertext), asio::redirect_error(asio::use_awaitable, ec));
-    if (ec) co_return Out(proto::Fail(proto::ErrorCode::kIo, "the connection ended inside a frame: " + ec.message()));
+    for (std::size_t at = 0; at < ciphertext.size();) {
+      const std::size_t chunk = std::min(kChunkBytes, ciphertext.size() - at);
+      co_await asio::async_read(c.socket, asio::buffer(ciphertext.data() + at, chunk),
+                                asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) co_return Out(proto::Fail(proto::ErrorCode::kIo, "the connection ended inside a frame: " + ec.message()));
+      at += chunk;
+      if (c.established) c.read_deadline = Clock::now() + std::chrono::milliseconds(kIdleMs);
+    }
     proto::Bytes plaintext(length - kAbytes);
     unsigned char tag = 0;
     if (crypto_secretstream_xchacha20poly1305_pull(&c.rx_state, plaintext.data(), nullptr, &tag, ciphertext.data(),
@@ -524,7 +537,7 @@ class PeerNetworkImpl final : public PeerNetwork {
         connection->Close("it sent a message that does not decode: " + message.error().message);
         break;
       }
-      if (handlers_.on_message) handlers_.on_message(connection->peer, std::move(*message));
+      if (handlers_.on_message) handlers_.on_message(connection->peer, std::move(*message), frame->size());
     }
     PublishStats();
   }
@@ -551,8 +564,15 @@ class PeerNetworkImpl final : public PeerNetwork {
         ++taken;
       }
       connection->frames_out += taken;
-      connection->write_deadline = Clock::now() + std::chrono::milliseconds(options_.write_stall_ms);
-      co_await asio::async_write(connection->socket, asio::buffer(out), asio::redirect_error(asio::use_awaitable, ec));
+      // In chunks: the stall deadline is for a chunk, so a large frame on a slow link is fine.
+      ec.clear();  // (it may hold the cancelled wait that woke us)
+      for (std::size_t at = 0; at < out.size() && !ec;) {
+        const std::size_t chunk = std::min(kChunkBytes, out.size() - at);
+        connection->write_deadline = Clock::now() + std::chrono::milliseconds(options_.write_stall_ms);
+        co_await asio::async_write(connection->socket, asio::buffer(out.data() + at, chunk),
+                                   asio::redirect_error(asio::use_awaitable, ec));
+        at += chunk;
+      }
       connection->write_deadline = Clock::time_point::max();
       connection->last_sent = Clock::now();
       if (ec) {

@@ -82,10 +82,11 @@ class Cluster {
   std::uint16_t http(std::size_t i) const { return nodes_[i].http_port; }
   std::filesystem::path log(std::size_t i) const { return nodes_[i].dir / "civicd.log"; }
 
-  void Start(std::size_t i) {
+  // `binary`: civicd, or civicd-byzantine for a validator that equivocates.
+  void Start(std::size_t i, const std::string& binary = CIVICD_BINARY) {
     const std::size_t offset = std::filesystem::exists(log(i)) ? std::filesystem::file_size(log(i)) : 0;
     processes_[i] = std::make_unique<CivicdProcess>(
-        std::vector<std::string>{"run", "--config", (nodes_[i].dir / "civicd.toml").string()}, log(i));
+        std::vector<std::string>{"run", "--config", (nodes_[i].dir / "civicd.toml").string()}, log(i), binary);
     EXPECT_EQ(WaitForPort(log(i), offset), http(i)) << nodes_[i].name;
   }
   void StartAll() {
@@ -330,6 +331,35 @@ TEST(Network, PartitionTwoAgainstTwoStopsCommitsAndHealsWithoutAFork) {
   const std::uint64_t height = cluster.Height(0);
   for (std::size_t i = 0; i < cluster.size(); ++i) EXPECT_TRUE(cluster.WaitForHeight(i, height)) << i;
   cluster.ExpectAgreement();
+}
+
+// One validator of four equivocates: with each proposal and vote it sends a conflicting one to
+// half of its peers. The three honest ones (three quarters of the power) keep agreeing and
+// committing, and report the equivocations they see.
+TEST(Network, AnEquivocatingValidatorDoesNotBreakAgreementAndIsReported) {
+  TestNetwork network;
+  Cluster cluster(network, 4, 1);
+  cluster.Start(0, CIVICD_BYZANTINE_BINARY);
+  for (std::size_t i = 1; i < cluster.size(); ++i) cluster.Start(i);
+  Load load(network, cluster, 20'000, {1, 2, 3, kObserver});
+  ASSERT_TRUE(cluster.WaitForHeight(1, 12, std::chrono::seconds(90)));
+  load.Finish();
+  EXPECT_EQ(load.Committed(), load.accepted());
+  const std::uint64_t height = cluster.Height(1);
+  for (std::size_t i = 0; i < cluster.size(); ++i) EXPECT_TRUE(cluster.WaitForHeight(i, height)) << i;
+  cluster.ExpectAgreement();
+  EXPECT_NE(ReadFile(cluster.log(0)).find("byzantine test mode"), std::string::npos) << "it did equivocate";
+  const std::string byzantine_key = proto::ToHex(cluster.node(0).key);
+  std::size_t reported = 0;
+  for (std::size_t i = 1; i < 4; ++i) {
+    const std::string log = ReadFile(cluster.log(i));
+    for (std::size_t at = log.find("equivocation evidence: validator "); at != std::string::npos;
+         at = log.find("equivocation evidence: validator ", at + 1)) {
+      ++reported;
+      EXPECT_EQ(log.substr(at + 33, 64), byzantine_key) << "only the equivocating validator is named";
+    }
+  }
+  EXPECT_GT(reported, 0u) << "the honest validators saw and reported the equivocation";
 }
 
 // A peer that holds a listed key but sends junk: it is dropped, and nobody else notices.

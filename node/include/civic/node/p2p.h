@@ -23,8 +23,9 @@
 //
 // Each peer has its own send queue, bounded in bytes: consensus messages are always queued (a
 // peer whose queue overflows is too slow and is dropped); bulk messages (transactions) are
-// skipped for a peer whose queue is more than half full. A write that does not finish within
-// write_stall_ms drops the peer. One slow or hostile peer never delays the others: every
+// skipped for a peer whose queue is more than half full. Frames are written and read in
+// chunks of at most kChunkBytes: a peer that takes no chunk for write_stall_ms, or sends none
+// for kIdleMs, is dropped (a large frame on a slow link is slow, not stalled). One slow or hostile peer never delays the others: every
 // peer has its own queue and its own reads and writes.
 //
 // Dialed peers are reconnected with exponential backoff (reconnect_min_ms doubling up to
@@ -50,6 +51,7 @@ namespace civic::node {
 
 inline constexpr std::uint64_t kKeepaliveMs = 2000;
 inline constexpr std::uint64_t kIdleMs = 15000;
+inline constexpr std::size_t kChunkBytes = 256 * 1024;
 
 struct PeerAddress {
   proto::Ed25519PublicKey key;
@@ -71,7 +73,7 @@ struct P2pOptions {
   std::uint64_t write_stall_ms = 10000;
   std::uint64_t reconnect_min_ms = 100;
   std::uint64_t reconnect_max_ms = 5000;
-  std::uint32_t handshakes_max = 64;  // inbound connections still in their handshake
+  std::uint32_t handshakes_max = 64;  // inbound connections still in their handshake (5 s each at most)
 };
 
 enum class Lane : std::uint8_t {
@@ -99,9 +101,11 @@ using Frame = std::shared_ptr<const proto::Bytes>;  // an encoded wire message, 
 class PeerNetwork {
  public:
   struct Handlers {
-    // Both run on the network's thread: they must not block (post work elsewhere).
+    // All run on the network's thread: they must not block (post work elsewhere).
     std::function<void(const proto::Ed25519PublicKey& peer)> on_connected;
-    std::function<void(const proto::Ed25519PublicKey& peer, WireMessage message)> on_message;
+    std::function<void(const proto::Ed25519PublicKey& peer)> on_disconnected;
+    // `bytes`: the size of the message's frame.
+    std::function<void(const proto::Ed25519PublicKey& peer, WireMessage message, std::size_t bytes)> on_message;
   };
 
   [[nodiscard]] static proto::Result<std::unique_ptr<PeerNetwork>> Start(P2pOptions options, Handlers handlers);
