@@ -12,6 +12,7 @@
 #include "civic/consensus/messages.h"
 #include "civic/consensus/safety.h"
 #include "civic/contracts/pabulib.h"
+#include "civic/node/wire.h"
 #include "civic/proto/payloads.h"
 #include "samples.h"
 
@@ -81,6 +82,15 @@ std::map<std::string, std::map<std::string, Bytes>> ExpectedSeeds() {
       {"fuzz_decode_closeround", {{"one", Encode(CloseRound{3}).value()}}},
       {"fuzz_decode_proposalbody", {{"fresh", Encode(proposal.body).value()}, {"valid-round", Encode(reproposal.body).value()}}},
       {"fuzz_decode_proposal", {{"fresh", Encode(proposal).value()}}},
+      {"fuzz_wire",
+       {{"status", node::EncodeWire(node::StatusMessage{12, BlockHash(testing::SampleHeader()).value()}).value()},
+        {"proposal", node::EncodeWire(node::ProposalMessage{proposal, Block{testing::SampleHeader(), {tx}}}).value()},
+        {"vote", node::EncodeWire(node::VoteMessage{vote}).value()},
+        {"txs", node::EncodeWire(node::TxsMessage{{node::TxBytes{Encode(tx).value()}}}).value()},
+        {"block-request", node::EncodeWire(node::BlockRequestMessage{12}).value()},
+        {"block", node::EncodeWire(node::BlockMessage{Block{testing::SampleHeader(), {tx}},
+                                                      testing::SampleCommit(validators, {1, 2, 3})})
+                      .value()}}},
       {"fuzz_decode_voteequivocation", {{"two-blocks", Encode(vote_equivocation).value()}}},
       {"fuzz_decode_proposalequivocation", {{"two-blocks", Encode(proposal_equivocation).value()}}},
       {"fuzz_decode_lastsigned", {{"proposal", Encode(last_signed).value()}}},
