@@ -14,13 +14,13 @@
 
 #include <algorithm>
 #include <charconv>
-#include <chrono>
 #include <cstdio>
 #include <iostream>
 #include <optional>
 #include <string>
 #include <thread>
 
+#include "civic/node/clock.h"
 #include "civic/node/config.h"
 #include "civic/node/genesis.h"
 #include "civic/node/key_file.h"
@@ -167,8 +167,7 @@ int Testnet(const TestnetArgs& args) {
   proto::Result<proto::ChainId> chain = proto::ChainId::Parse(args.chain_id);
   if (!chain) return Usage("--chain-id: " + chain.error().message);
   genesis.chain_id = *chain;
-  genesis.genesis_time_unix_ms = static_cast<std::uint64_t>(
-      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count());
+  genesis.genesis_time_unix_ms = node::NowUnixMs();
   for (const std::string& hex : args.clerks) {
     proto::Result<proto::SchnorrPublicKey> key = proto::FixedFromHex<proto::SchnorrPublicKey>(hex);
     if (!key) return Usage("--clerk " + hex + ": a clerk's key is 64 hex digits (civic-wallet whoami prints it)");

@@ -66,7 +66,8 @@ consensus::TimeoutConfig Timeouts(const ConsensusParams& params) {
 
 class NodeImpl final : public Node {
  public:
-  NodeImpl(const Config& config, const Genesis& genesis) : config_(config), genesis_(genesis) {}
+  NodeImpl(const Config& config, const Genesis& genesis)
+      : config_(config), genesis_(genesis), validators_(genesis_.ValidatorSet()) {}
   ~NodeImpl() override { Stop(); }
 
   proto::Result<void> Init(std::optional<proto::Ed25519KeyPair> key, std::optional<proto::Ed25519KeyPair> node_key) {
@@ -92,7 +93,7 @@ class NodeImpl final : public Node {
       safety_ = std::make_unique<consensus::SafetyStore>(ledger_->safety_storage());
       proto::Result<std::optional<consensus::LastSigned>> last = safety_->Load();
       if (!last) return proto::Fail(last.error().code, "the consensus safety record: " + last.error().message);
-      consensus::ValidatorSchedule schedule(1, genesis_.ValidatorSet());
+      consensus::ValidatorSchedule schedule(1, validators_);
       engine_ = std::make_unique<consensus::Engine>(
           consensus::EngineConfig{genesis_.chain_id, Timeouts(genesis_.consensus)}, std::move(*key), std::move(schedule),
           tip.height + 1, *last);
@@ -318,8 +319,7 @@ class NodeImpl final : public Node {
     const Tip tip = ledger_->tip();
     network_->Send(peer, MakeFrame(StatusMessage{tip.height, tip.block_hash}), Lane::kConsensus);
     // What we signed at this height may never have reached it (it was away).
-    if (own_proposal_) network_->Send(peer, own_proposal_, Lane::kConsensus);
-    for (const Frame& vote : own_votes_) network_->Send(peer, vote, Lane::kConsensus);
+    SendOwn(peer);
   }
 
   void OnCoreMessage(const proto::Ed25519PublicKey& peer, WireMessage message) {
@@ -399,7 +399,7 @@ class NodeImpl final : public Node {
       return;
     }
     if (proto::Result<void> certified =
-            proto::VerifyCommitCertificate(genesis_.chain_id, genesis_.ValidatorSet(), message.certificate);
+            proto::VerifyCommitCertificate(genesis_.chain_id, validators_, message.certificate);
         !certified) {
       network_->Drop(peer, "its certificate for block " + std::to_string(height) +
                                " does not verify: " + certified.error().message);
@@ -408,9 +408,7 @@ class NodeImpl final : public Node {
     // More than two thirds of the voting power committed this block. If it does not execute
     // here to what its header says, this node's state is not the network's: stop rather
     // than serve it.
-    proto::Result<ExecutedBlock> executed = executor_->Validate(
-        message.block, genesis_.ValidatorSet(), Limits(), [this](const proto::Hash32& id) { return mempool_->Find(id); },
-        std::numeric_limits<std::uint64_t>::max());
+    proto::Result<ExecutedBlock> executed = ValidateOnTip(message.block, std::numeric_limits<std::uint64_t>::max());
     if (!executed) {
       Halt(proto::Error{proto::ErrorCode::kInvalidArgument,
                         "block " + std::to_string(height) + " (" + proto::ToHex(*hash) +
@@ -468,6 +466,12 @@ class NodeImpl final : public Node {
   }
 
   BlockLimits Limits() const { return BlockLimits{genesis_.consensus.block_txs_max, genesis_.consensus.block_bytes_max}; }
+
+  // Executes `block` on the tip; signatures the mempool already checked are not checked again.
+  proto::Result<ExecutedBlock> ValidateOnTip(const proto::Block& block, std::uint64_t time_max_unix_ms) const {
+    return executor_->Validate(block, validators_, Limits(),
+                               [this](const proto::Hash32& id) { return mempool_->Find(id); }, time_max_unix_ms);
+  }
 
   // Steps the engine with `first` and with every answer the application gives at once.
   void Feed(consensus::Event first) {
@@ -595,9 +599,8 @@ class NodeImpl final : public Node {
     if (prepared_.contains(hash)) return true;
     const auto received = received_blocks_.find(hash);
     if (received == received_blocks_.end()) return false;
-    proto::Result<ExecutedBlock> executed = executor_->Validate(
-        received->second.block, genesis_.ValidatorSet(), Limits(),
-        [this](const proto::Hash32& id) { return mempool_->Find(id); }, NowUnixMs() + kBlockTimeDriftMaxMs);
+    proto::Result<ExecutedBlock> executed =
+        ValidateOnTip(received->second.block, NowUnixMs() + kBlockTimeDriftMaxMs);
     if (!executed) {
       spdlog::warn("proposed block {} is not valid here: {}", proto::ToHex(hash).substr(0, 16), executed.error().message);
       return false;
@@ -614,15 +617,23 @@ class NodeImpl final : public Node {
       timers_.erase(timer);
       if (error || halted_) return;
       // A round that runs out of time may have lost our messages on the way: send them again.
-      if (event.height == engine_->height() && event.round == engine_->round()) ResendOwn();
+      if (event.height == engine_->height() && event.round == engine_->round()) SendOwn(std::nullopt);
       Feed(event);
     });
   }
 
-  void ResendOwn() {
+  // This height's own proposal and latest votes again, to `peer` or (nullopt) to every peer.
+  void SendOwn(const std::optional<proto::Ed25519PublicKey>& peer) {
     if (!network_) return;
-    if (own_proposal_) network_->Broadcast(own_proposal_, Lane::kConsensus);
-    for (const Frame& vote : own_votes_) network_->Broadcast(vote, Lane::kConsensus);
+    const auto send = [&](const Frame& frame) {
+      if (peer) {
+        network_->Send(*peer, frame, Lane::kConsensus);
+      } else {
+        network_->Broadcast(frame, Lane::kConsensus);
+      }
+    };
+    if (own_proposal_) send(own_proposal_);
+    for (const Frame& vote : own_votes_) send(vote);
   }
 
   consensus::Event Propose(consensus::Height height, consensus::Round round) {
@@ -638,7 +649,7 @@ class NodeImpl final : public Node {
     const std::vector<proto::VerifiedTx> candidates = mempool_->Candidates(genesis_.consensus.block_txs_max);
     std::vector<Dropped> dropped;
     ExecutedBlock block =
-        executor_->Build(candidates, NowUnixMs(), engine_->self(), genesis_.ValidatorSet(), Limits(), &dropped);
+        executor_->Build(candidates, NowUnixMs(), engine_->self(), validators_, Limits(), &dropped);
     CIVIC_ASSERT(block.block.header.height == height);
     for (const Dropped& drop : dropped) {
       tracker_.Rejected(drop.id, RejectionNote{std::string(contracts::TxErrorName(drop.reason.code)), drop.reason.message});
@@ -675,10 +686,7 @@ class NodeImpl final : public Node {
     if (height != start_height_) return std::nullopt;
     proto::Result<std::optional<proto::Block>> stored = ledger_->OwnProposal();
     if (!stored || !stored->has_value() || (*stored)->header.height != height) return std::nullopt;
-    proto::Result<ExecutedBlock> validated =
-        executor_->Validate(**stored, genesis_.ValidatorSet(), Limits(),
-                            [this](const proto::Hash32& id) { return mempool_->Find(id); },
-                            NowUnixMs() + kBlockTimeDriftMaxMs);
+    proto::Result<ExecutedBlock> validated = ValidateOnTip(**stored, NowUnixMs() + kBlockTimeDriftMaxMs);
     if (!validated) {
       spdlog::info("the block proposed before a restart no longer fits: {}", validated.error().message);
       return std::nullopt;
@@ -772,6 +780,7 @@ class NodeImpl final : public Node {
 
   Config config_;
   Genesis genesis_;
+  const proto::ValidatorSet validators_;  // the genesis set, canonical (built once)
   std::set<proto::Ed25519PublicKey> validator_keys_;
   std::unique_ptr<Ledger> ledger_;
   std::unique_ptr<Executor> executor_;
