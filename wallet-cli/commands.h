@@ -22,8 +22,13 @@ void AddTallyCommand(CLI::App& app, int& exit_code);
 // civic-wallet keygen --key FILE [--passphrase-file F | --passphrase-env NAME] [--json];
 // civic-wallet whoami --key FILE [--json]
 void AddKeyCommands(CLI::App& app, int& exit_code);
-// civic-wallet register / vote / receipt: transactions sent to a node.
+// civic-wallet register, register-paper, revoke, vote, assisted-ballot, submit, receipt:
+// transactions sent to a node (or signed into a file), and their proofs.
 void AddTxCommands(CLI::App& app, int& exit_code);
+// civic-wallet rounds, round, open-round, propose, review, close-round, results, status.
+void AddRoundCommands(CLI::App& app, int& exit_code);
+// civic-wallet audit (--node URL | --ledger DIR) --genesis FILE [--json]
+void AddAuditCommand(CLI::App& app, int& exit_code);
 // civic-wallet verify-receipt FILE --genesis FILE [--json]
 void AddVerifyReceiptCommand(CLI::App& app, int& exit_code);
 

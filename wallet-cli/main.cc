@@ -19,8 +19,10 @@ int main(int argc, char** argv) {
   int exit_code = civic::wallet::kExitOk;
   civic::wallet::AddKeyCommands(app, exit_code);
   civic::wallet::AddTxCommands(app, exit_code);
+  civic::wallet::AddRoundCommands(app, exit_code);
   civic::wallet::AddTallyCommand(app, exit_code);
   civic::wallet::AddVerifyReceiptCommand(app, exit_code);
+  civic::wallet::AddAuditCommand(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

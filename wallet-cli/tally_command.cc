@@ -1,11 +1,8 @@
 // civic-wallet tally: recompute a budget round's outcome from a Pabulib file, so that anyone
 // can check what a city (or this network) published.
 #include <algorithm>
-#include <cerrno>
 #include <cstdio>
-#include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <memory>
 #include <optional>
 #include <string>
@@ -14,6 +11,7 @@
 
 #include "civic/contracts/pabulib.h"
 #include "civic/contracts/tally.h"
+#include "civic/node/read_file.h"
 #include "commands.h"
 
 namespace civic::wallet {
@@ -56,33 +54,6 @@ bool IsAdd1(OutcomeRule rule) {
 }
 
 bool IsMes(OutcomeRule rule) { return rule != OutcomeRule::kGreedy && rule != OutcomeRule::kGreedyPoints; }
-
-// The whole file, or a message saying why not (the reader's size cap applies here already).
-std::optional<std::string> ReadFile(const std::string& path, std::string& why) {
-  std::error_code error;
-  const std::uintmax_t size = std::filesystem::file_size(path, error);
-  if (error) {
-    why = "cannot read " + path + ": " + error.message() + "; check the path";
-    return std::nullopt;
-  }
-  if (size > contracts::kPabulibFileBytesMax) {
-    why = path + " is " + std::to_string(size) + " bytes; Pabulib files of at most " +
-          std::to_string(contracts::kPabulibFileBytesMax) + " bytes can be tallied";
-    return std::nullopt;
-  }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    why = "cannot open " + path + ": " + std::strerror(errno) + "; check that the file is readable";
-    return std::nullopt;
-  }
-  std::string text(static_cast<std::size_t>(size), '\0');
-  in.read(text.data(), static_cast<std::streamsize>(text.size()));
-  if (static_cast<std::uintmax_t>(in.gcount()) != size) {
-    why = "cannot read " + path + ": it changed or failed while being read";
-    return std::nullopt;
-  }
-  return text;
-}
 
 void PrintHuman(const TallyOptions& options, OutcomeRule rule, const contracts::PabulibInstance& instance,
                 const contracts::PabulibTally& tally, const contracts::TallyResult& result) {
@@ -157,10 +128,10 @@ int RunTally(const TallyOptions& options) {
     std::fprintf(stderr, "civic-wallet tally: unknown rule '%s'; use one of %s\n", options.rule.c_str(), kRuleList);
     return kExitUsage;
   }
-  std::string why;
-  const std::optional<std::string> text = ReadFile(options.file, why);
+  const proto::Result<std::string> text =
+      node::ReadFileBounded(options.file, contracts::kPabulibFileBytesMax, "cannot read the Pabulib file");
   if (!text) {
-    std::fprintf(stderr, "civic-wallet tally: %s\n", why.c_str());
+    std::fprintf(stderr, "civic-wallet tally: %s\n", text.error().message.c_str());
     return kExitBadInput;
   }
   const proto::Result<contracts::PabulibInstance> instance = contracts::ParsePabulib(*text);

@@ -819,6 +819,28 @@ Result<Applied> BudgetContracts::Apply(KvView& kv, const BlockContext& block, co
   return applied;
 }
 
+std::string DescribeStateKey(ByteView key) {
+  const auto number = [&](std::size_t at, std::size_t width) { return std::to_string(ReadBigEndian(key.subspan(at, width))); };
+  const auto hex = [&](std::size_t at, std::size_t width) { return proto::ToHex(key.subspan(at, width)); };
+  const std::string_view text(reinterpret_cast<const char*>(key.data()), std::min<std::size_t>(key.size(), 4));
+  const std::size_t size = key.size();
+  if (size == 7 && std::string_view(reinterpret_cast<const char*>(key.data()), 7) == "genesis") return "the genesis state";
+  if (text == "res/" && size == 36) return "the roll entry of resident " + hex(4, 32);
+  if (text == "rnd/" && size == 12) return "the record of round " + number(4, 8);
+  if (text == "prp/" && size == 16) return "proposal " + number(12, 4) + " of round " + number(4, 8);
+  if (text == "pbl/" && size == 16) return "the ballot line of proposal " + number(12, 4) + " of round " + number(4, 8);
+  if (text == "bal/" && size == 44) return "the counted ballot of resident " + hex(12, 32) + " in round " + number(4, 8);
+  if (text == "bah/" && size == 48) {
+    return "replaced ballot " + number(44, 4) + " of resident " + hex(12, 32) + " in round " + number(4, 8);
+  }
+  if (text == "tal/" && size == 12) return "the stored tally of round " + number(4, 8);
+  if (text == "tvs/" && size == 44) return "what the rule spent for resident " + hex(12, 32) + " in round " + number(4, 8);
+  if (text == "rpl/" && size == 52) {
+    return "the replay entry of signer " + hex(12, 32) + " nonce " + number(44, 8) + " (valid until " + number(4, 8) + ")";
+  }
+  return "state key " + proto::ToHex(key);
+}
+
 Result<GenesisState> BudgetContracts::Genesis(const KvView& kv) const {
   Result<std::optional<GenesisState>> genesis = Load<GenesisState>(kv, GenesisKey());
   if (!genesis) return tl::unexpected(genesis.error());
@@ -832,6 +854,19 @@ Result<std::optional<ResidentRecord>> BudgetContracts::Resident(const KvView& kv
 
 Result<std::optional<RoundRecord>> BudgetContracts::Round(const KvView& kv, std::uint64_t round_id) const {
   return Load<RoundRecord>(kv, RoundKey(round_id));
+}
+
+Result<std::vector<std::pair<std::uint64_t, RoundRecord>>> BudgetContracts::Rounds(const KvView& kv) const {
+  std::vector<std::pair<std::uint64_t, RoundRecord>> out;
+  bool corrupt = false;
+  kv.Scan(Key("rnd/"), [&](ByteView key, ByteView value) {
+    proto::Result<RoundRecord> record = proto::Decode<RoundRecord>(value);
+    if (!record) return !(corrupt = true);
+    out.emplace_back(ReadBigEndian(key.last(8)), std::move(*record));
+    return true;
+  });
+  if (corrupt) return Reject(TxError::kCorruptState, "a stored round does not decode; the database is damaged");
+  return out;
 }
 
 Result<std::vector<std::pair<std::uint32_t, ProposalRecord>>> BudgetContracts::Proposals(const KvView& kv,

@@ -12,6 +12,8 @@
 #include "civic/contracts/tally.h"
 #include "civic/node/admission.h"
 #include "civic/node/clock.h"
+#include "civic/node/round_json.h"
+#include "civic/node/wire.h"
 #include "civic/proto/codec.h"
 #include "civic/proto/merkle.h"
 
@@ -86,24 +88,6 @@ json HeaderJson(const proto::BlockHeader& header) {
           {"app_hash", proto::ToHex(header.app_hash)},
           {"validator_set_hash", proto::ToHex(header.validator_set_hash)},
           {"proposer", proto::ToHex(header.proposer)}};
-}
-
-std::string_view ReviewName(contracts::ReviewState review) {
-  switch (review) {
-    case contracts::ReviewState::kPending: return "pending";
-    case contracts::ReviewState::kFeasible: return "feasible";
-    case contracts::ReviewState::kInfeasible: return "infeasible";
-  }
-  return "unknown";
-}
-
-std::string_view BallotTypeName(proto::BallotType type) {
-  switch (type) {
-    case proto::BallotType::kApproval: return "approval";
-    case proto::BallotType::kKnapsack: return "knapsack";
-    case proto::BallotType::kCumulative: return "cumulative";
-  }
-  return "unknown";
 }
 
 json RejectionJson(std::string_view code, std::string_view message) { return {{"code", code}, {"message", message}}; }
@@ -295,38 +279,66 @@ HttpResponse Receipt(ApiContext& context, std::string_view id_text) {
                     {"certificate", proto::ToHex(*certificate_bytes)}});
 }
 
-HttpResponse BlockAt(ApiContext& context, std::string_view height_text) {
+// The committed block at `height_text` and its certificate, or the error answer.
+tl::expected<BlockMessage, HttpResponse> CommittedBlock(ApiContext& context, std::string_view height_text) {
   const std::optional<std::uint64_t> height = ParseU64(height_text);
-  if (!height || *height == 0) return JsonError(400, "bad_height", "a block height is a whole number from 1");
+  if (!height || *height == 0) {
+    return tl::unexpected(JsonError(400, "bad_height", "a block height is a whole number from 1"));
+  }
   proto::Result<std::optional<proto::Block>> block = context.ledger->BlockAt(*height);
-  if (!block) return StorageError(block.error());
+  if (!block) return tl::unexpected(StorageError(block.error()));
   if (!block->has_value()) {
-    return NotFound("no block at height " + std::to_string(*height) + "; the tip is at " +
-                    std::to_string(context.ledger->tip().height));
+    return tl::unexpected(NotFound("no block at height " + std::to_string(*height) + "; the tip is at " +
+                                   std::to_string(context.ledger->tip().height)));
   }
   proto::Result<std::optional<proto::CommitCertificate>> certificate = context.ledger->CertificateAt(*height);
-  proto::Result<std::vector<Hash32>> ids = context.ledger->TxIdsAt(*height);
-  proto::Result<Hash32> hash = proto::BlockHash((*block)->header);
-  if (!certificate || !certificate->has_value() || !ids || !hash || ids->size() != (*block)->txs.size()) {
-    return JsonError(500, "io", "the ledger's records of block " + std::to_string(*height) + " are incomplete");
+  if (!certificate || !certificate->has_value()) {
+    return tl::unexpected(
+        JsonError(500, "io", "the ledger's records of block " + std::to_string(*height) + " are incomplete"));
+  }
+  return BlockMessage{std::move(**block), std::move(**certificate)};
+}
+
+HttpResponse BlockAt(ApiContext& context, std::string_view height_text) {
+  tl::expected<BlockMessage, HttpResponse> committed = CommittedBlock(context, height_text);
+  if (!committed) return committed.error();
+  const proto::Block& block = committed->block;
+  const std::uint64_t height = block.header.height;
+  proto::Result<std::vector<Hash32>> ids = context.ledger->TxIdsAt(height);
+  proto::Result<Hash32> hash = proto::BlockHash(block.header);
+  if (!ids || !hash || ids->size() != block.txs.size()) {
+    return JsonError(500, "io", "the ledger's records of block " + std::to_string(height) + " are incomplete");
   }
   json txs = json::array();
-  for (std::size_t i = 0; i < (*block)->txs.size(); ++i) {
-    const proto::TxBody& body = (*block)->txs[i].body;
+  for (std::size_t i = 0; i < block.txs.size(); ++i) {
+    const proto::TxBody& body = block.txs[i].body;
     txs.push_back({{"id", proto::ToHex((*ids)[i])},
                    {"kind", proto::TxKindName(body.kind)},
                    {"signer", proto::ToHex(body.signer)},
                    {"nonce", body.nonce}});
   }
-  proto::Result<proto::Bytes> certificate_bytes = proto::Encode(**certificate);
-  return Json(200, {{"height", *height},
+  proto::Result<proto::Bytes> certificate_bytes = proto::Encode(committed->certificate);
+  return Json(200, {{"height", height},
                     {"hash", proto::ToHex(*hash)},
-                    {"header", HeaderJson((*block)->header)},
+                    {"header", HeaderJson(block.header)},
                     {"txs", std::move(txs)},
                     {"certificate",
-                     {{"round", (*certificate)->round},
-                      {"signatures", (*certificate)->signatures.size()},
+                     {{"round", committed->certificate.round},
+                      {"signatures", committed->certificate.signatures.size()},
                       {"encoded", certificate_bytes ? proto::ToHex(*certificate_bytes) : std::string()}}}});
+}
+
+// The block and its certificate exactly as stored: the canonical encoding of a
+// BlockMessage (wire.h), what block sync sends, for audits that re-derive the chain.
+HttpResponse RawBlockAt(ApiContext& context, std::string_view height_text) {
+  tl::expected<BlockMessage, HttpResponse> committed = CommittedBlock(context, height_text);
+  if (!committed) return committed.error();
+  proto::Result<proto::Bytes> bytes = proto::Encode(*committed);
+  if (!bytes) return JsonError(500, "io", "block " + std::string(height_text) + " does not encode: " + bytes.error().message);
+  HttpResponse response;
+  response.content_type = "application/octet-stream";
+  response.body.assign(bytes->begin(), bytes->end());
+  return response;
 }
 
 HttpResponse Status(ApiContext& context) {
@@ -371,70 +383,122 @@ HttpResponse Validators(ApiContext& context) {
   return Json(200, {{"height", context.ledger->tip().height}, {"validators", std::move(validators)}});
 }
 
-HttpResponse RoundInfo(ApiContext& context, std::string_view id_text) {
-  const std::optional<std::uint64_t> round_id = ParseU64(id_text);
-  if (!round_id || *round_id == 0) return JsonError(400, "bad_round", "a round id is a whole number from 1");
+tl::expected<std::uint64_t, HttpResponse> ParseRoundId(std::string_view text) {
+  const std::optional<std::uint64_t> round_id = ParseU64(text);
+  if (!round_id || *round_id == 0) return tl::unexpected(JsonError(400, "bad_round", "a round id is a whole number from 1"));
+  return *round_id;
+}
+
+tl::expected<proto::ResidentId, HttpResponse> ParseResident(std::string_view text) {
+  proto::Result<proto::ResidentId> id = proto::FixedFromHex<proto::ResidentId>(text);
+  if (!id) {
+    return tl::unexpected(JsonError(400, "bad_resident",
+                                    "a resident id is 64 hex digits: the resident's public key (civic-wallet whoami)"));
+  }
+  return *id;
+}
+
+HttpResponse Rounds(ApiContext& context) {
   std::unique_ptr<const contracts::KvView> state = context.ledger->StateSnapshot();
   const Tip tip = context.ledger->tip();
+  contracts::Result<std::vector<std::pair<std::uint64_t, contracts::RoundRecord>>> rounds = context.contracts->Rounds(*state);
+  if (!rounds) return JsonError(500, "corrupt_state", rounds.error().message);
+  json list = json::array();
+  for (const auto& [id, round] : *rounds) {
+    list.push_back({{"id", id},
+                    {"title", round.constitution.title},
+                    {"total_budget", round.constitution.total_budget},
+                    {"phase", RoundPhase(round, tip)},
+                    {"proposals", round.proposal_count}});
+  }
+  return Json(200, {{"rounds", std::move(list)}});
+}
+
+HttpResponse RoundInfo(ApiContext& context, std::string_view id_text) {
+  const tl::expected<std::uint64_t, HttpResponse> round_id = ParseRoundId(id_text);
+  if (!round_id) return round_id.error();
+  std::unique_ptr<const contracts::KvView> state = context.ledger->StateSnapshot();
+  proto::Result<std::optional<json>> round = RoundJson(*context.contracts, *state, *round_id, context.ledger->tip());
+  if (!round) return JsonError(500, "corrupt_state", round.error().message);
+  if (!round->has_value()) return NotFound("no round " + std::to_string(*round_id));
+  return Json(200, **round);
+}
+
+json BallotJson(const contracts::BallotRecord& ballot) {
+  json choices = json::array();
+  for (const proto::BallotChoice& choice : ballot.choices) {
+    choices.push_back({{"proposal", choice.project_id}, {"points", choice.points}});
+  }
+  json out = {{"choices", std::move(choices)},
+              {"tx", proto::ToHex(ballot.tx_id)},
+              {"cast_at_height", ballot.cast_at_height},
+              {"cast_by", proto::ToHex(ballot.cast_by)},
+              {"sequence", ballot.sequence}};
+  if (!ballot.paper_ballot_reference.empty()) out["paper_ballot_reference"] = ballot.paper_ballot_reference;
+  if (ballot.replaced_by != Hash32{}) out["replaced_by"] = proto::ToHex(ballot.replaced_by);
+  return out;
+}
+
+// One resident's ballots in a round: the one that counts, the ones it replaced, and once
+// the round is closed what the rule spent on the resident's behalf.
+HttpResponse ResidentBallot(ApiContext& context, std::string_view round_text, std::string_view resident_text) {
+  const tl::expected<std::uint64_t, HttpResponse> round_id = ParseRoundId(round_text);
+  if (!round_id) return round_id.error();
+  const tl::expected<proto::ResidentId, HttpResponse> resident = ParseResident(resident_text);
+  if (!resident) return resident.error();
+  std::unique_ptr<const contracts::KvView> state = context.ledger->StateSnapshot();
   contracts::Result<std::optional<contracts::RoundRecord>> round = context.contracts->Round(*state, *round_id);
   if (!round) return JsonError(500, "corrupt_state", round.error().message);
   if (!round->has_value()) return NotFound("no round " + std::to_string(*round_id));
-  const proto::Constitution& constitution = (*round)->constitution;
-  // The phase the next block would see (as admission checks it), not the tip's: with no
-  // block since voting opened, a ballot sent now is still counted as cast in voting.
-  const contracts::Phase phase = contracts::PhaseAt(constitution, NextBlockContext(tip, NowUnixMs()));
-  contracts::Result<std::vector<std::pair<std::uint32_t, contracts::ProposalRecord>>> proposals =
-      context.contracts->Proposals(*state, *round_id);
-  if (!proposals) return JsonError(500, "corrupt_state", proposals.error().message);
-  json proposals_json = json::array();
-  for (const auto& [proposal_id, record] : *proposals) {
-    proposals_json.push_back({{"id", proposal_id},
-                              {"title", record.proposal.title},
-                              {"district", record.proposal.district},
-                              {"cost", record.cost},
-                              {"review", ReviewName(record.review)},
-                              {"review_reason", record.review_reason}});
+  contracts::Result<std::optional<contracts::BallotRecord>> counted =
+      context.contracts->CountedBallot(*state, *round_id, *resident);
+  if (!counted) return JsonError(500, "corrupt_state", counted.error().message);
+  if (!counted->has_value()) {
+    return NotFound("resident " + std::string(resident_text) + " has no ballot in round " + std::to_string(*round_id));
   }
-  json district_budgets = json::array();
-  for (const proto::DistrictBudget& budget : constitution.district_budgets) {
-    district_budgets.push_back({{"district", budget.district}, {"budget", budget.budget}});
-  }
-  json result = {{"id", *round_id},
-                 {"title", constitution.title},
-                 {"total_budget", constitution.total_budget},
-                 {"phase", (*round)->closed ? std::string("closed") : std::string(contracts::PhaseName(phase))},
-                 {"district_budgets", std::move(district_budgets)},
-                 {"phases",
-                  {{"basis", constitution.phase_basis == proto::PhaseBasis::kHeight ? "height" : "time_unix_ms"},
-                   {"proposals_start", constitution.proposals_start},
-                   {"review_start", constitution.review_start},
-                   {"voting_start", constitution.voting_start},
-                   {"voting_end", constitution.voting_end}}},
-                 {"ballot",
-                  {{"type", BallotTypeName(constitution.ballot_type)},
-                   {"min_choices", constitution.min_choices},
-                   {"max_choices", constitution.max_choices},
-                   {"points_total_max", constitution.points_total_max},
-                   {"points_per_project_max", constitution.points_per_project_max}}},
-                 {"opened_at_height", (*round)->opened_at_height},
-                 {"proposals", std::move(proposals_json)},
-                 {"closed", (*round)->closed},
-                 {"closed_at_height", (*round)->closed_at_height}};
-  contracts::Result<std::optional<contracts::TallyRecord>> tally = context.contracts->Tally(*state, *round_id);
-  if (!tally) return JsonError(500, "corrupt_state", tally.error().message);
-  if (tally->has_value()) {
-    json units = json::array();
-    for (const contracts::UnitResult& unit : (*tally)->units) {
-      units.push_back({{"district", unit.district},
-                       {"budget", unit.budget},
-                       {"spent", unit.spent},
-                       {"voters", unit.voters},
-                       {"funded_in_order", unit.funded_in_order}});
+  contracts::Result<std::vector<contracts::BallotRecord>> replaced =
+      context.contracts->ReplacedBallots(*state, *round_id, *resident);
+  if (!replaced) return JsonError(500, "corrupt_state", replaced.error().message);
+  json replaced_json = json::array();
+  for (const contracts::BallotRecord& ballot : *replaced) replaced_json.push_back(BallotJson(ballot));
+  json result = {{"round", *round_id},
+                 {"resident", std::string(resident_text)},
+                 {"counted", BallotJson(**counted)},
+                 {"replaced", std::move(replaced_json)}};
+  contracts::Result<std::optional<contracts::VoterSpending>> spending =
+      context.contracts->Spending(*state, *round_id, *resident);
+  if (!spending) return JsonError(500, "corrupt_state", spending.error().message);
+  if (spending->has_value()) {
+    json entries = json::array();
+    for (const contracts::VoterSpending::Entry& entry : (*spending)->entries) {
+      entries.push_back({{"district", entry.district}, {"spent", entry.spent}});
     }
-    result["tally"] = {{"ballots", (*tally)->ballots},
-                       {"outcome_rule", (*tally)->outcome_rule},
-                       {"closed_at_height", (*tally)->closed_at_height},
-                       {"units", std::move(units)}};
+    result["spending"] = std::move(entries);
+  }
+  return Json(200, result);
+}
+
+HttpResponse ResidentInfo(ApiContext& context, std::string_view resident_text) {
+  const tl::expected<proto::ResidentId, HttpResponse> resident = ParseResident(resident_text);
+  if (!resident) return resident.error();
+  std::unique_ptr<const contracts::KvView> state = context.ledger->StateSnapshot();
+  const Tip tip = context.ledger->tip();
+  contracts::Result<std::optional<contracts::ResidentRecord>> record = context.contracts->Resident(*state, *resident);
+  if (!record) return JsonError(500, "corrupt_state", record.error().message);
+  if (!record->has_value()) return NotFound("resident " + std::string(resident_text) + " is not on the roll");
+  const contracts::ResidentRecord& r = **record;
+  // Active as the next block sees it: registration expires before expires_at_height.
+  const bool expired = r.expires_at_height != 0 && tip.height + 1 >= r.expires_at_height;
+  json result = {{"resident", std::string(resident_text)},
+                 {"kind", r.kind == contracts::ResidentKind::kPaper ? "paper" : "key"},
+                 {"districts", r.districts},
+                 {"registered_at_height", r.registered_at_height},
+                 {"registered_by", proto::ToHex(r.registered_by)},
+                 {"expires_at_height", r.expires_at_height},
+                 {"status", r.revoked ? "revoked" : expired ? "expired" : "active"}};
+  if (r.revoked) {
+    result["revoked_at_height"] = r.revoked_at_height;
+    result["revoke_reason"] = r.revoke_reason;
   }
   return Json(200, result);
 }
@@ -502,7 +566,15 @@ HttpResponse Api::Handle(const HttpRequest& request) {
     return get ? Receipt(context_, parts[2]) : wrong_method("GET");
   }
   if (parts.size() == 3 && parts[1] == "blocks") return get ? BlockAt(context_, parts[2]) : wrong_method("GET");
+  if (parts.size() == 4 && parts[1] == "blocks" && parts[3] == "raw") {
+    return get ? RawBlockAt(context_, parts[2]) : wrong_method("GET");
+  }
+  if (parts.size() == 2 && parts[1] == "rounds") return get ? Rounds(context_) : wrong_method("GET");
   if (parts.size() == 3 && parts[1] == "rounds") return get ? RoundInfo(context_, parts[2]) : wrong_method("GET");
+  if (parts.size() == 5 && parts[1] == "rounds" && parts[3] == "ballots") {
+    return get ? ResidentBallot(context_, parts[2], parts[4]) : wrong_method("GET");
+  }
+  if (parts.size() == 3 && parts[1] == "residents") return get ? ResidentInfo(context_, parts[2]) : wrong_method("GET");
   return NotFound("no such endpoint: " + std::string(path) + " (see node/API.md)");
 }
 

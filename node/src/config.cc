@@ -22,7 +22,7 @@
 
 #include <toml++/toml.h>
 #include "civic/proto/ed25519.h"
-#include "read_file.h"
+#include "civic/node/read_file.h"
 
 namespace civic::node {
 namespace {

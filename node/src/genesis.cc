@@ -31,7 +31,7 @@
 #include "civic/proto/ed25519.h"
 #include "civic/proto/hash.h"
 #include "civic/proto/schnorr.h"
-#include "read_file.h"
+#include "civic/node/read_file.h"
 
 namespace civic::node {
 namespace {

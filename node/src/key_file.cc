@@ -11,7 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "read_file.h"
+#include "civic/node/read_file.h"
 
 namespace civic::node {
 namespace {

@@ -1,4 +1,4 @@
-#include "read_file.h"
+#include "civic/node/read_file.h"
 
 #include <cerrno>
 #include <cstdio>

@@ -22,24 +22,6 @@ using testing::TestNetwork;
 
 proto::VerifiedTx Verified(const proto::Tx& tx) { return proto::VerifyTx(tx).value(); }
 
-// A certificate for `block` signed by the test network's only validator.
-proto::CommitCertificate Certify(const TestNetwork& network, const ExecutedBlock& block) {
-  const proto::Ed25519KeyPair key = proto::Ed25519KeyPair::FromSeed(Filled(TestNetwork::kValidatorSeed));
-  proto::VoteBody body;
-  body.type = proto::VoteType::kPrecommit;
-  body.height = block.block.header.height;
-  body.round = 0;
-  body.block_hash = block.hash;
-  body.validator = key.public_key();
-  const proto::Vote vote = proto::SignVote(network.chain, body, key).value();
-  proto::CommitCertificate certificate;
-  certificate.height = body.height;
-  certificate.round = 0;
-  certificate.block_hash = block.hash;
-  certificate.signatures.push_back({0, vote.signature});
-  return certificate;
-}
-
 constexpr BlockLimits kLimits{1000, 4 * 1024 * 1024};
 
 class LedgerTest : public ::testing::Test {
@@ -57,7 +39,7 @@ class LedgerTest : public ::testing::Test {
     for (const proto::Tx& tx : txs) candidates.push_back(Verified(tx));
     ExecutedBlock block = executor.Build(candidates, time_ += 1000, network_.genesis.validators[0].key,
                                          network_.genesis.ValidatorSet(), kLimits, dropped);
-    EXPECT_TRUE(executor.Commit(block, Certify(network_, block)).has_value());
+    EXPECT_TRUE(executor.Commit(block, testing::Certify(network_, block.block.header.height, block.hash)).has_value());
     return block;
   }
 

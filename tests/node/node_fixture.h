@@ -37,6 +37,7 @@
 #include "civic/proto/payloads.h"
 #include "civic/proto/schnorr.h"
 #include "civic/proto/tx.h"
+#include "civic/proto/vote.h"
 
 extern char** environ;
 
@@ -171,6 +172,24 @@ struct TestNetwork {
   std::map<std::uint32_t, proto::SchnorrKeyPair> residents;
   std::uint64_t next_nonce = 1;
 };
+
+// A certificate for the block `hash` at `height`, signed by the test network's only validator.
+inline proto::CommitCertificate Certify(const TestNetwork& network, std::uint64_t height, const proto::Hash32& hash) {
+  const proto::Ed25519KeyPair key = proto::Ed25519KeyPair::FromSeed(Filled(TestNetwork::kValidatorSeed));
+  proto::VoteBody body;
+  body.type = proto::VoteType::kPrecommit;
+  body.height = height;
+  body.round = 0;
+  body.block_hash = hash;
+  body.validator = key.public_key();
+  const proto::Vote vote = proto::SignVote(network.chain, body, key).value();
+  proto::CommitCertificate certificate;
+  certificate.height = height;
+  certificate.round = 0;
+  certificate.block_hash = hash;
+  certificate.signatures.push_back({0, vote.signature});
+  return certificate;
+}
 
 inline std::string TxHex(const proto::Tx& tx) { return proto::ToHex(proto::Encode(tx).value()); }
 inline std::string TxIdHex(const proto::Tx& tx) { return proto::ToHex(proto::TxId(tx).value()); }

@@ -36,14 +36,16 @@ proto::Result<NodeClient> NodeClient::Parse(std::string_view url) {
   return NodeClient(std::string(url), std::move(host), port);
 }
 
-proto::Result<NodeReply> NodeClient::Get(std::string_view target) const { return Request("GET", target, {}); }
-
-proto::Result<NodeReply> NodeClient::Post(std::string_view target, std::string_view json_body) const {
-  return Request("POST", target, json_body);
+proto::Result<NodeReply> NodeClient::Get(std::string_view target, std::size_t reply_bytes_max) const {
+  return Request("GET", target, {}, reply_bytes_max);
 }
 
-proto::Result<NodeReply> NodeClient::Request(std::string_view method, std::string_view target,
-                                             std::string_view body) const {
+proto::Result<NodeReply> NodeClient::Post(std::string_view target, std::string_view json_body) const {
+  return Request("POST", target, json_body, kNodeReplyBytesMax);
+}
+
+proto::Result<NodeReply> NodeClient::Request(std::string_view method, std::string_view target, std::string_view body,
+                                             std::size_t reply_bytes_max) const {
   try {
     asio::io_context context;
     asio::ip::tcp::resolver resolver(context);
@@ -61,7 +63,7 @@ proto::Result<NodeReply> NodeClient::Request(std::string_view method, std::strin
     http::write(stream, request);
     beast::flat_buffer buffer;
     http::response_parser<http::string_body> parser;
-    parser.body_limit(kNodeReplyBytesMax);
+    parser.body_limit(reply_bytes_max);
     http::read(stream, buffer, parser);
     beast::error_code ignored;
     stream.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ignored);

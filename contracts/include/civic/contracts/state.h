@@ -56,6 +56,10 @@ struct Applied {
   std::vector<Event> events;
 };
 
+// A state key in words, for reports that name what differs ("the stored tally of round 3",
+// "the counted ballot of resident ab12... in round 1"); the raw hex for keys of no known shape.
+std::string DescribeStateKey(ByteView key);
+
 enum class Phase : std::uint8_t { kNotStarted, kProposals, kReview, kVoting, kVotingEnded };
 std::string_view PhaseName(Phase phase);  // "not-started", "proposals", "review", "voting", "voting-ended"
 Phase PhaseAt(const proto::Constitution& constitution, const BlockContext& block);
@@ -74,6 +78,8 @@ class BudgetContracts {
   [[nodiscard]] Result<GenesisState> Genesis(const KvView& kv) const;
   [[nodiscard]] Result<std::optional<ResidentRecord>> Resident(const KvView& kv, const proto::ResidentId& id) const;
   [[nodiscard]] Result<std::optional<RoundRecord>> Round(const KvView& kv, std::uint64_t round_id) const;
+  // Every round, ascending by id.
+  [[nodiscard]] Result<std::vector<std::pair<std::uint64_t, RoundRecord>>> Rounds(const KvView& kv) const;
   [[nodiscard]] Result<std::vector<std::pair<std::uint32_t, ProposalRecord>>> Proposals(const KvView& kv,
                                                                                        std::uint64_t round_id) const;
   [[nodiscard]] Result<std::optional<BallotRecord>> CountedBallot(const KvView& kv, std::uint64_t round_id,

@@ -1,4 +1,4 @@
-// Reading a whole small file (config, genesis, key) with a bound, for node/ only.
+// Reading a whole small file (config, genesis, key, a wallet's input) with a bound.
 #pragma once
 
 #include <cstddef>

@@ -1,0 +1,156 @@
+// The observer's audit of a round of N ballots (issue: wallet; target for 100,000 ballots: at
+// most 10 s on the 2-core machine). Builds a real RocksDB ledger: a round with 20 proposals,
+// N residents registered, N signed approval ballots, the round closed, every block with a
+// validator's commit certificate; then times
+//   1. civic-wallet's AuditLedger on the directory, and
+//   2. AuditNode against a civicd serving that directory over HTTP on loopback.
+// Run:
+//   build/release/wallet-cli/audit_bench [--ballots N]     (default 100000)
+// Prints numbers; never fails on timing.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "civic/node/executor.h"
+#include "civic/node/ledger.h"
+#include "civic/wallet/audit.h"
+#include "node_fixture.h"
+
+namespace civic {
+namespace {
+
+using node::testing::TestNetwork;
+
+constexpr std::uint32_t kPerBlock = 2000;
+constexpr std::uint32_t kProposals = 20;
+
+double Seconds(std::chrono::steady_clock::time_point since) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count();
+}
+
+void Must(bool ok, const char* what) {
+  if (!ok) {
+    std::fprintf(stderr, "audit_bench: %s failed\n", what);
+    std::exit(1);
+  }
+}
+
+int Run(std::uint32_t ballots) {
+  node::testing::TempDir dir;
+  TestNetwork network;
+  const node::testing::NodeFiles files = node::testing::WriteNodeFiles(dir.path(), network.genesis, 0);
+  const auto build_start = std::chrono::steady_clock::now();
+  {
+    std::unique_ptr<node::Ledger> ledger =
+        node::Ledger::Open(dir.path() / "data", network.genesis, node::OpenMode::kReadWrite).value();
+    const std::uint64_t blocks_each = (ballots + kPerBlock - 1) / kPerBlock;
+    // Heights: 1 open, 2 proposals, 3 reviews, 4.. registrations, then voting, then close.
+    const std::uint64_t voting_start = 4 + blocks_each;
+    const std::uint64_t voting_end = voting_start + blocks_each;
+    proto::Constitution c;
+    c.round_id = 1;
+    c.title = "Audit bench";
+    c.total_budget = 1'000'000;
+    c.phase_basis = proto::PhaseBasis::kHeight;
+    c.proposals_start = 1;
+    c.review_start = 3;
+    c.voting_start = voting_start;
+    c.voting_end = voting_end;
+    c.ballot_type = proto::BallotType::kApproval;
+    c.min_choices = 1;
+    c.max_choices = 5;
+    c.outcome_rule = 4;  // mes-add1
+    const auto sign = [&](const proto::SchnorrKeyPair& key, proto::TxKind kind, const auto& payload) {
+      return network.Sign(key, kind, payload, std::nullopt, 1'000'000);
+    };
+    std::vector<std::vector<proto::Tx>> blocks;
+    blocks.push_back({sign(network.clerk(), proto::TxKind::kOpenRound, proto::OpenRound{c}), network.Register(0)});
+    blocks.emplace_back();
+    for (std::uint32_t p = 1; p <= kProposals; ++p) {
+      blocks.back().push_back(sign(network.resident(0), proto::TxKind::kSubmitProposal,
+                                   proto::SubmitProposal{1, "Project " + std::to_string(p), proto::Sha256(proto::AsBytes("d")),
+                                                         10'000 + 5'000 * p, 0}));
+    }
+    blocks.emplace_back();
+    for (std::uint32_t p = 1; p <= kProposals; ++p) {
+      blocks.back().push_back(sign(network.clerk(), proto::TxKind::kReviewProposal,
+                                   proto::ReviewProposal{1, p, true, "checked", std::nullopt}));
+    }
+    for (std::uint32_t first = 1; first <= ballots; first += kPerBlock) {
+      blocks.emplace_back();
+      for (std::uint32_t r = first; r < first + kPerBlock && r <= ballots; ++r) blocks.back().push_back(network.Register(r));
+    }
+    for (std::uint32_t first = 1; first <= ballots; first += kPerBlock) {
+      blocks.emplace_back();
+      for (std::uint32_t r = first; r < first + kPerBlock && r <= ballots; ++r) {
+        // Three projects each, spread over the twenty.
+        std::vector<std::uint32_t> picks = {1 + r % kProposals, 1 + (r * 7 + 3) % kProposals, 1 + (r * 13 + 5) % kProposals};
+        std::sort(picks.begin(), picks.end());
+        picks.erase(std::unique(picks.begin(), picks.end()), picks.end());
+        proto::Ballot ballot{1, {}};
+        for (std::uint32_t p : picks) ballot.choices.push_back({p, 1});
+        blocks.back().push_back(sign(network.resident(r), proto::TxKind::kCastBallot, ballot));
+      }
+    }
+    blocks.push_back({sign(network.clerk(), proto::TxKind::kCloseRound, proto::CloseRound{1})});
+    Must(blocks.size() == voting_end, "the block plan (the close-round block at voting_end)");
+    std::uint64_t time = network.genesis.genesis_time_unix_ms;
+    const node::BlockLimits limits{kPerBlock + kProposals, 64 * 1024 * 1024};
+    for (const std::vector<proto::Tx>& txs : blocks) {
+      node::Executor executor(*ledger);
+      std::vector<proto::VerifiedTx> candidates;
+      for (const proto::Tx& tx : txs) candidates.push_back(proto::VerifyTx(tx).value());
+      std::vector<node::Dropped> dropped;
+      const node::ExecutedBlock block = executor.Build(candidates, time += 1000, network.genesis.validators[0].key,
+                                                       network.genesis.ValidatorSet(), limits, &dropped);
+      if (!dropped.empty()) {
+        std::fprintf(stderr, "audit_bench: block %llu dropped a transaction: %s\n",
+                     static_cast<unsigned long long>(block.block.header.height), dropped[0].reason.message.c_str());
+        return 1;
+      }
+      Must(executor.Commit(block, node::testing::Certify(network, block.block.header.height, block.hash)).has_value(),
+           "commit");
+    }
+    std::printf("built a ledger of %llu blocks: %u residents, %u ballots, round closed, in %.1f s\n",
+                static_cast<unsigned long long>(ledger->tip().height), ballots, ballots, Seconds(build_start));
+  }
+
+  const auto ledger_start = std::chrono::steady_clock::now();
+  const wallet::AuditReport on_disk = wallet::AuditLedger(dir.path() / "data", network.genesis, nullptr);
+  const double ledger_seconds = Seconds(ledger_start);
+  Must(on_disk.verdict == wallet::AuditVerdict::kPass, ("the ledger audit: " + on_disk.failure).c_str());
+  std::printf("audit --ledger: %llu blocks, %llu transactions, %llu signatures, tally recomputed: %.2f s\n",
+              static_cast<unsigned long long>(on_disk.blocks), static_cast<unsigned long long>(on_disk.txs),
+              static_cast<unsigned long long>(on_disk.signatures), ledger_seconds);
+
+  const std::uint16_t port = node::testing::FreePort();
+  node::testing::WriteNodeFiles(dir.path(), network.genesis, port);
+  node::testing::CivicdProcess civicd({"run", "--config", files.config.string()}, files.log);
+  Must(node::testing::WaitForPort(files.log) != 0, "starting civicd");
+  const wallet::NodeClient client = wallet::NodeClient::Parse("http://127.0.0.1:" + std::to_string(port)).value();
+  const auto node_start = std::chrono::steady_clock::now();
+  const wallet::AuditReport served = wallet::AuditNode(client, network.genesis, nullptr);
+  const double node_seconds = Seconds(node_start);
+  Must(served.verdict == wallet::AuditVerdict::kPass, ("the node audit: " + served.failure).c_str());
+  std::printf("audit --node (HTTP on loopback): %llu blocks, %llu transactions: %.2f s\n",
+              static_cast<unsigned long long>(served.blocks), static_cast<unsigned long long>(served.txs), node_seconds);
+  return 0;
+}
+
+}  // namespace
+}  // namespace civic
+
+int main(int argc, char** argv) {
+  std::uint32_t ballots = 100'000;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    if (std::string(argv[i]) == "--ballots") ballots = static_cast<std::uint32_t>(std::strtoul(argv[i + 1], nullptr, 10));
+  }
+  if (ballots == 0 || ballots > 1'000'000) {
+    std::fprintf(stderr, "usage: audit_bench [--ballots N]  (1..1000000)\n");
+    return 2;
+  }
+  return civic::Run(ballots);
+}
