@@ -27,8 +27,11 @@ void AddKeyCommands(CLI::App& app, int& exit_code);
 void AddTxCommands(CLI::App& app, int& exit_code);
 // civic-wallet rounds, round, open-round, propose, review, close-round, results, status.
 void AddRoundCommands(CLI::App& app, int& exit_code);
-// civic-wallet audit (--node URL | --ledger DIR) --genesis FILE [--json]
+// civic-wallet audit (--node URL | --ledger DIR) --genesis FILE [--json];
+// civic-wallet export (--node URL | --ledger DIR) --genesis FILE --round N --out FILE
 void AddAuditCommand(CLI::App& app, int& exit_code);
+// civic-wallet genesis --chain-id ID --validator NAME=KEY[:POWER]... --clerk KEY... --district ID=NAME... --out FILE
+void AddGenesisCommand(CLI::App& app, int& exit_code);
 // civic-wallet verify-receipt FILE --genesis FILE [--json]
 void AddVerifyReceiptCommand(CLI::App& app, int& exit_code);
 

@@ -23,6 +23,7 @@ int main(int argc, char** argv) {
   civic::wallet::AddTallyCommand(app, exit_code);
   civic::wallet::AddVerifyReceiptCommand(app, exit_code);
   civic::wallet::AddAuditCommand(app, exit_code);
+  civic::wallet::AddGenesisCommand(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -490,6 +490,81 @@ std::string_view PabulibVoteTypeName(PabulibVoteType type) {
   return "unknown";
 }
 
+namespace {
+
+std::string PabulibField(std::string_view text) {
+  const bool plain = text.find_first_of(";\"\r\n") == std::string_view::npos &&
+                     (text.empty() || (text.front() != ' ' && text.front() != '\t' && text.back() != ' ' &&
+                                       text.back() != '\t'));
+  if (plain) return std::string(text);
+  std::string out = "\"";
+  for (char c : text) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  return out + "\"";
+}
+
+std::string JoinNumbers(const std::vector<std::uint64_t>& numbers) {
+  std::string out;
+  for (std::uint64_t n : numbers) out += (out.empty() ? "" : ",") + std::to_string(n);
+  return out;
+}
+
+}  // namespace
+
+std::string WritePabulib(const PabulibInstance& instance) {
+  // META: the instance's own fields win over rows of the same key.
+  std::vector<std::pair<std::string, std::string>> meta;
+  const auto set = [&](const std::string& key, const std::string& value) {
+    for (auto& [k, v] : meta) {
+      if (k == key) {
+        v = value;
+        return;
+      }
+    }
+    meta.emplace_back(key, value);
+  };
+  for (const auto& [key, value] : instance.meta) set(key, value);
+  set("num_projects", std::to_string(instance.projects.size()));
+  set("num_votes", std::to_string(instance.votes.size()));
+  set("budget", std::to_string(instance.budget));
+  set("vote_type", std::string(PabulibVoteTypeName(instance.vote_type)));
+  if (instance.min_length) set("min_length", std::to_string(*instance.min_length));
+  if (instance.max_length) set("max_length", std::to_string(*instance.max_length));
+  if (instance.max_sum_points) set("max_sum_points", std::to_string(*instance.max_sum_points));
+  std::string out = "META\nkey;value\n";
+  for (const auto& [key, value] : meta) out += PabulibField(key) + ";" + PabulibField(value) + "\n";
+
+  bool names = false, votes = false, selected = false;
+  for (const PabulibProject& project : instance.projects) {
+    names = names || !project.name.empty();
+    votes = votes || project.votes.has_value();
+    selected = selected || project.selected.has_value();
+  }
+  const auto optional = [](const std::optional<std::uint64_t>& value) { return value ? std::to_string(*value) : std::string(); };
+  out += "PROJECTS\nproject_id;cost";
+  out += std::string(votes ? ";votes" : "") + (names ? ";name" : "") + (selected ? ";selected" : "") + "\n";
+  for (const PabulibProject& project : instance.projects) {
+    out += PabulibField(project.id) + ";" + std::to_string(project.cost);
+    if (votes) out += ";" + optional(project.votes);
+    if (names) out += ";" + PabulibField(project.name);
+    if (selected) out += ";" + optional(project.selected);
+    out += "\n";
+  }
+
+  const bool points = instance.vote_type == PabulibVoteType::kCumulative;
+  out += std::string("VOTES\nvoter_id;vote") + (points ? ";points" : "") + "\n";
+  for (const PabulibVote& vote : instance.votes) {
+    std::string ids;
+    for (std::uint32_t project : vote.projects) ids += (ids.empty() ? "" : ",") + instance.projects[project].id;
+    out += PabulibField(vote.voter_id) + ";" + PabulibField(ids);
+    if (points) out += ";" + JoinNumbers(vote.points);
+    out += "\n";
+  }
+  return out;
+}
+
 const std::string* PabulibInstance::Meta(std::string_view key) const {
   for (const auto& [k, value] : meta) {
     if (k == key) return &value;

@@ -888,6 +888,23 @@ Result<std::optional<BallotRecord>> BudgetContracts::CountedBallot(const KvView&
   return Load<BallotRecord>(kv, BallotKey(round_id, resident));
 }
 
+Result<std::vector<std::pair<ResidentId, BallotRecord>>> BudgetContracts::Ballots(const KvView& kv,
+                                                                                   std::uint64_t round_id) const {
+  std::vector<std::pair<ResidentId, BallotRecord>> out;
+  bool corrupt = false;
+  const Key prefix = BallotPrefix(round_id);
+  kv.Scan(prefix, [&](ByteView key, ByteView value) {
+    proto::Result<BallotRecord> record = proto::Decode<BallotRecord>(value);
+    if (!record || key.size() != prefix.view().size() + ResidentId::kSize) return !(corrupt = true);
+    ResidentId resident;
+    std::copy(key.begin() + static_cast<std::ptrdiff_t>(prefix.view().size()), key.end(), resident.bytes.begin());
+    out.emplace_back(resident, std::move(*record));
+    return true;
+  });
+  if (corrupt) return Reject(TxError::kCorruptState, "a stored ballot does not decode; the database is damaged");
+  return out;
+}
+
 Result<std::vector<BallotRecord>> BudgetContracts::ReplacedBallots(const KvView& kv, std::uint64_t round_id,
                                                                    const proto::ResidentId& resident) const {
   std::vector<BallotRecord> out;

@@ -4,6 +4,10 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+
 #include "tally_test_util.h"
 
 namespace civic::contracts {
@@ -326,6 +330,66 @@ TEST(PabulibToTally, EveryRealFileParses) {
     EXPECT_EQ(loaded.tally.input.ballots.size(), loaded.instance.votes.size());
     EXPECT_EQ(loaded.tally.project_ids.size(), loaded.instance.projects.size());
   }
+}
+
+}  // namespace
+}  // namespace civic::contracts
+
+namespace civic::contracts {
+namespace {
+
+// What a reader sees of an instance: everything but the line numbers.
+void ExpectSameInstance(const PabulibInstance& a, const PabulibInstance& b) {
+  EXPECT_EQ(a.budget, b.budget);
+  EXPECT_EQ(a.vote_type, b.vote_type);
+  EXPECT_EQ(a.min_length, b.min_length);
+  EXPECT_EQ(a.max_length, b.max_length);
+  EXPECT_EQ(a.max_sum_points, b.max_sum_points);
+  EXPECT_EQ(a.meta, b.meta);
+  ASSERT_EQ(a.projects.size(), b.projects.size());
+  for (std::size_t i = 0; i < a.projects.size(); ++i) {
+    EXPECT_EQ(a.projects[i].id, b.projects[i].id);
+    EXPECT_EQ(a.projects[i].cost, b.projects[i].cost);
+    EXPECT_EQ(a.projects[i].name, b.projects[i].name);
+    EXPECT_EQ(a.projects[i].votes, b.projects[i].votes);
+    EXPECT_EQ(a.projects[i].selected, b.projects[i].selected);
+  }
+  ASSERT_EQ(a.votes.size(), b.votes.size());
+  for (std::size_t i = 0; i < a.votes.size(); ++i) {
+    EXPECT_EQ(a.votes[i].voter_id, b.votes[i].voter_id);
+    EXPECT_EQ(a.votes[i].projects, b.votes[i].projects);
+    EXPECT_EQ(a.votes[i].points, b.votes[i].points);
+  }
+}
+
+// Every real instance in ../shared, written back out and read again, is the same instance:
+// the writer the wallet's `export` uses speaks the format the reader (and pabulib.org) reads.
+TEST(PabulibWriter, EveryRealInstanceReadsBackTheSame) {
+  std::size_t files = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(std::string(CIVIC_SHARED_DIR) + "/data/pabulib")) {
+    if (entry.path().extension() != ".pb") continue;
+    ++files;
+    std::ifstream in(entry.path(), std::ios::binary);
+    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const PabulibInstance original = ParsePabulib(text).value();
+    const std::string written = WritePabulib(original);
+    const proto::Result<PabulibInstance> again = ParsePabulib(written);
+    ASSERT_TRUE(again.has_value()) << entry.path() << ": " << again.error().message;
+    SCOPED_TRACE(entry.path().filename().string());
+    ExpectSameInstance(original, *again);
+  }
+  EXPECT_EQ(files, 8U);
+}
+
+TEST(PabulibWriter, QuotesWhatNeedsQuoting) {
+  PabulibInstance instance = ParsePabulib(Join(SmallFile())).value();
+  instance.projects[0].name = "Park; \"the big one\"";
+  instance.projects[1].name = " Library ";
+  instance.meta.emplace_back("comment", "line one\nline two");
+  const std::string written = WritePabulib(instance);
+  EXPECT_NE(written.find("1;60;\"Park; \"\"the big one\"\"\""), std::string::npos) << written;
+  const PabulibInstance again = ParsePabulib(written).value();
+  ExpectSameInstance(instance, again);
 }
 
 }  // namespace

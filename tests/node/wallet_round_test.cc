@@ -218,6 +218,23 @@ TEST_F(WalletRound, ClerksAndResidentsRunAWholeRoundWithTheWallet) {
       << audit.out;
   EXPECT_NE(audit.out.find("VERDICT: PASS"), std::string::npos) << audit.out;
 
+  // The round as a Pabulib file, from the audited chain; an independent tally of the file
+  // funds what the ledger funded.
+  Outcome exported = Wallet({"export", "--node", url_, "--genesis", File("genesis.json"), "--round", "1", "--out",
+                             File("round-1.pb")});
+  ASSERT_EQ(exported.code, 0) << exported.out;
+  EXPECT_NE(exported.out.find("exported round 1 (3 projects, 3 voters"), std::string::npos) << exported.out;
+  Outcome retallied = Wallet({"tally", File("round-1.pb"), "--rule", "mes-add1", "--json"});
+  ASSERT_EQ(retallied.code, 0) << retallied.out;
+  std::set<std::string> refunded;
+  const json retally = retallied.Json();
+  for (const json& id : retally["funded"]) refunded.insert(id.get<std::string>());
+  EXPECT_EQ(refunded, (std::set<std::string>{"1", "2", "4"})) << retallied.out;
+  Outcome open_round = Wallet({"export", "--node", url_, "--genesis", File("genesis.json"), "--round", "2", "--out",
+                               File("round-2.pb")});
+  EXPECT_EQ(open_round.code, 3) << open_round.out;
+  EXPECT_NE(open_round.out.find("no round 2"), std::string::npos) << open_round.out;
+
   Outcome status = Wallet({"status", "--key", Key("ben"), "--node", url_, "--json"});
   ASSERT_EQ(status.code, 0) << status.out;
   const json ben = status.Json();
@@ -226,6 +243,51 @@ TEST_F(WalletRound, ClerksAndResidentsRunAWholeRoundWithTheWallet) {
   ASSERT_EQ(ben["rounds"].size(), 1u);
   EXPECT_EQ(ben["rounds"][0]["phase"], "closed");
   EXPECT_EQ(ben["rounds"][0]["ballot"]["choices"], json::parse(R"([{"proposal":4,"points":1}])"));
+}
+
+// A genesis written by the clerks' command is the one every node reads; a bad one is refused
+// before anything is written, and a good one is never overwritten.
+TEST(WalletGenesis, ClerksWriteAGenesisThatNodesRead) {
+  TempDir dir;
+  TestNetwork network;
+  const std::string out = (dir.path() / "genesis.json").string();
+  const std::string validator = proto::ToHex(network.genesis.validators[0].key);
+  const std::string clerk_a = proto::ToHex(network.clerks[0].public_key());
+  const std::string clerk_b = proto::ToHex(network.clerks[1].public_key());
+  const auto run = [&](std::vector<std::string> args) {
+    const std::filesystem::path log = dir.path() / "wallet.log";
+    std::filesystem::remove(log);
+    CivicdProcess process(args, log, CIVIC_WALLET_BINARY);
+    return Outcome{process.Wait().value_or(-1), testing::ReadFile(log)};
+  };
+  const std::vector<std::string> base = {"genesis", "--chain-id", "harbour-2027", "--validator", "office-1=" + validator + ":10",
+                                         "--clerk", clerk_a, "--clerk", clerk_b, "--district", "2=South", "--district",
+                                         "1=North", "--time-unix-ms", "1790000000000", "--out", out};
+  std::vector<std::string> too_many = base;
+  too_many.insert(too_many.end(), {"--clerk-threshold", "3"});
+  const Outcome refused = run(too_many);
+  EXPECT_EQ(refused.code, 3) << refused.out;
+  EXPECT_NE(refused.out.find("clerk_threshold"), std::string::npos) << refused.out;
+  EXPECT_FALSE(std::filesystem::exists(out));
+
+  std::vector<std::string> good = base;
+  good.insert(good.end(), {"--clerk-threshold", "2"});
+  const Outcome written = run(good);
+  ASSERT_EQ(written.code, 0) << written.out;
+  const Genesis genesis = LoadGenesisFile(out).value();
+  EXPECT_EQ(genesis.chain_id.str(), "harbour-2027");
+  EXPECT_EQ(genesis.validators.size(), 1u);
+  EXPECT_EQ(genesis.validators[0].power, 10u);
+  EXPECT_EQ(genesis.contracts.clerk_threshold, 2u);
+  ASSERT_EQ(genesis.contracts.districts.size(), 2u);
+  EXPECT_EQ(genesis.contracts.districts[0].name, "North");
+  EXPECT_NE(written.out.find("genesis hash " + proto::ToHex(GenesisHash(genesis))), std::string::npos) << written.out;
+
+  const std::string before = testing::ReadFile(out);
+  const Outcome again = run(good);
+  EXPECT_EQ(again.code, 1) << again.out;
+  EXPECT_NE(again.out.find("never overwritten"), std::string::npos) << again.out;
+  EXPECT_EQ(testing::ReadFile(out), before);
 }
 
 }  // namespace

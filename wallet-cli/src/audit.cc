@@ -100,6 +100,13 @@ AuditReport Finish(AuditReport report, const node::ChainVerifier& verifier, std:
   return report;
 }
 
+AuditReport Passed(AuditReport report, node::ChainVerifier verifier, std::chrono::steady_clock::time_point start) {
+  report.verdict = AuditVerdict::kPass;
+  report = Finish(std::move(report), verifier, start);
+  report.chain = std::make_shared<const node::ChainVerifier>(std::move(verifier));
+  return report;
+}
+
 AuditReport Failed(AuditReport report, AuditVerdict verdict, std::string why) {
   report.verdict = verdict;
   report.failure = std::move(why);
@@ -207,8 +214,7 @@ AuditReport AuditNode(const NodeClient& node, const node::Genesis& genesis, cons
   const std::optional<std::string> difference = CompareRounds(*verifier, served, /*closed_only=*/!caught_up, io_error);
   if (!io_error.empty()) return Finish(Failed(report, AuditVerdict::kIncomplete, io_error), *verifier, start);
   if (difference) return Finish(Failed(report, AuditVerdict::kFail, *difference), *verifier, start);
-  report.verdict = AuditVerdict::kPass;
-  return Finish(report, *verifier, start);
+  return Passed(std::move(report), std::move(*verifier), start);
 }
 
 AuditReport AuditLedger(const std::filesystem::path& data_dir, const node::Genesis& genesis, const AuditProgress& progress) {
@@ -268,8 +274,7 @@ AuditReport AuditLedger(const std::filesystem::path& data_dir, const node::Genes
     return fail("the ledger's app hash after block " + std::to_string(target) + " is " + proto::ToHex((*ledger)->app_hash()) +
                 ", re-execution gives " + proto::ToHex(verifier->app_hash()));
   }
-  report.verdict = AuditVerdict::kPass;
-  return Finish(report, *verifier, start);
+  return Passed(std::move(report), std::move(*verifier), start);
 }
 
 }  // namespace civic::wallet

@@ -83,6 +83,14 @@ struct PabulibInstance {
 // REQUIRES nothing of `text`: any bytes are either an instance or an error.
 [[nodiscard]] proto::Result<PabulibInstance> ParsePabulib(std::string_view text);
 
+// The text of `instance` as a .pb file: META rows as given (num_projects and num_votes set
+// from the instance; budget, vote_type, min_length, max_length and max_sum_points from its
+// fields), PROJECTS with project_id, cost, and name, votes, selected where any project has
+// them, VOTES with voter_id, vote and (cumulative) points. Fields holding ';', a quote, a line
+// break, or spaces at either end are quoted. ParsePabulib reads back an equal instance (line
+// numbers aside). REQUIRES: `instance` is one ParsePabulib would accept.
+std::string WritePabulib(const PabulibInstance& instance);
+
 // A tally input built from an instance, with the way back to the file's project ids.
 struct PabulibTally {
   TallyInput input;                         // projects in id order (below)

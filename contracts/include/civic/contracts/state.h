@@ -84,6 +84,9 @@ class BudgetContracts {
                                                                                        std::uint64_t round_id) const;
   [[nodiscard]] Result<std::optional<BallotRecord>> CountedBallot(const KvView& kv, std::uint64_t round_id,
                                                                   const proto::ResidentId& resident) const;
+  // Every counted ballot of a round, ascending by resident id.
+  [[nodiscard]] Result<std::vector<std::pair<proto::ResidentId, BallotRecord>>> Ballots(const KvView& kv,
+                                                                                        std::uint64_t round_id) const;
   [[nodiscard]] Result<std::vector<BallotRecord>> ReplacedBallots(const KvView& kv, std::uint64_t round_id,
                                                                   const proto::ResidentId& resident) const;
   [[nodiscard]] Result<std::optional<TallyRecord>> Tally(const KvView& kv, std::uint64_t round_id) const;

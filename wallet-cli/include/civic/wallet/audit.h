@@ -16,9 +16,11 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "civic/node/chain_verifier.h"
 #include "civic/node/genesis.h"
 #include "civic/proto/hash.h"
 #include "civic/wallet/node_client.h"
@@ -47,6 +49,8 @@ struct AuditReport {
   proto::Hash32 app_hash;
   std::vector<AuditedRound> rounds;
   std::uint64_t elapsed_ms = 0;
+  // With kPass: the re-derived chain and state, for what is built on an audit (export).
+  std::shared_ptr<const node::ChainVerifier> chain;
 };
 
 // Called now and then with the height reached and the height aimed at.
