@@ -99,6 +99,7 @@ int RunAudit(const AuditOptions& options) {
                 {"tip_hash", proto::ToHex(report.tip_hash)},
                 {"app_hash", proto::ToHex(report.app_hash)},
                 {"rounds", std::move(rounds)},
+                {"open_rounds_compared", report.open_rounds_compared},
                 {"elapsed_ms", report.elapsed_ms}};
     if (report.verdict != AuditVerdict::kPass) out["failure"] = report.failure;
     std::printf("%s\n", out.dump().c_str());
@@ -121,13 +122,15 @@ int RunAudit(const AuditOptions& options) {
                   static_cast<unsigned long long>(round.id), round.title.c_str(), static_cast<unsigned long long>(round.ballots),
                   Funded(round).c_str(), static_cast<unsigned long long>(round.spent));
     } else {
-      std::printf("round %llu \"%s\": not closed yet; its record matches\n", static_cast<unsigned long long>(round.id),
-                  round.title.c_str());
+      std::printf("round %llu \"%s\": not closed yet; %s\n", static_cast<unsigned long long>(round.id), round.title.c_str(),
+                  report.open_rounds_compared ? "its record matches"
+                                              : "not compared (the node kept committing during the audit; run it again)");
     }
   }
-  std::printf("VERDICT: PASS: %s holds a chain that checks out against %s: every block, certificate, signature, "
-              "transaction and tally\n",
-              report.source.c_str(), options.genesis.c_str());
+  if (report.blocks == 0) std::printf("note: the chain has no blocks yet; only the genesis state was checked\n");
+  std::printf("VERDICT: PASS: %s holds a chain, up to block %llu, that checks out against %s: every block, certificate, "
+              "signature, transaction and tally\n",
+              report.source.c_str(), static_cast<unsigned long long>(report.blocks), options.genesis.c_str());
   return kExitOk;
 }
 

@@ -4,6 +4,7 @@
 #include <exception>
 
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 #include <sodium.h>
 
 #include "commands.h"
@@ -29,6 +30,12 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     // --help is a ParseError too, with exit code 0; everything else is a usage error.
     return app.exit(e) == 0 ? civic::wallet::kExitOk : civic::wallet::kExitUsage;
+  } catch (const nlohmann::json::exception& e) {
+    // A node's answer or a file (round, receipt) that parsed as JSON but lacks a field or
+    // has one of the wrong type. Commands read what they need before they sign or write;
+    // those that send first (register --csv, the wait after sending) report what they sent.
+    std::fprintf(stderr, "civic-wallet: an answer or file is not shaped as node/API.md describes: %s\n", e.what());
+    return civic::wallet::kExitBadInput;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "civic-wallet: %s\n", e.what());
     return civic::wallet::kExitBadInput;

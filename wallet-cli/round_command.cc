@@ -33,6 +33,7 @@ using nlohmann::json;
 
 constexpr std::size_t kRoundFileBytesMax = 64 * 1024;
 constexpr std::size_t kDescriptionBytesMax = 16 * 1024 * 1024;
+constexpr std::size_t kStatusRoundsMax = 100;
 
 struct RoundOptions {
   SignerOptions signer;
@@ -97,8 +98,9 @@ proto::Result<std::uint64_t> PhaseLimit(const json& value, const std::string& na
   }
   std::uint64_t amount = 0;
   std::istringstream in(digits);
-  if (digits.empty() || !std::all_of(digits.begin(), digits.end(), ::isdigit) || !(in >> amount) ||
-      amount > (std::uint64_t{1} << 40)) {
+  // At most 2^32 units (136 years in seconds), so that amount * unit cannot overflow.
+  if (digits.empty() || !std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; }) ||
+      !(in >> amount) || amount > (std::uint64_t{1} << 32)) {
     return bad("\"" + text + "\" is not \"+N\" with a whole N");
   }
   return (by_height ? next_height : now_ms) + amount * unit;
@@ -171,8 +173,8 @@ proto::Result<proto::Constitution> ReadRoundFile(const std::string& path, std::u
   proto::Result<std::uint64_t> value = number("round", true);
   if (!value) return tl::unexpected(value.error());
   c.round_id = *value;
-  if (!file.contains("title") || !file["title"].is_string()) return bad("\"title\" is missing (a string)");
-  c.title = file["title"].get<std::string>();
+  if (!file.contains("title") || !file.at("title").is_string()) return bad("\"title\" is missing (a string)");
+  c.title = file.at("title").get<std::string>();
   if (!(value = number("total_budget", true))) return tl::unexpected(value.error());
   c.total_budget = *value;
   const std::string ballot = file.value("ballot", std::string());
@@ -195,8 +197,8 @@ proto::Result<proto::Constitution> ReadRoundFile(const std::string& path, std::u
   const std::optional<contracts::OutcomeRule> rule = contracts::OutcomeRuleFromName(file.value("outcome_rule", std::string()));
   if (!rule) return bad("\"outcome_rule\" must name a rule, e.g. \"greedy\" or \"mes-add1\" (civic-wallet tally --help lists them)");
   c.outcome_rule = static_cast<std::uint8_t>(*rule);
-  if (!file.contains("phases") || !file["phases"].is_object()) return bad("the [phases] table is missing");
-  const json& phases = file["phases"];
+  if (!file.contains("phases") || !file.at("phases").is_object()) return bad("the [phases] table is missing");
+  const json& phases = file.at("phases");
   const std::string basis = phases.value("basis", std::string());
   if (basis != "height" && basis != "time") return bad("phases.basis must be \"height\" or \"time\"");
   c.phase_basis = basis == "height" ? proto::PhaseBasis::kHeight : proto::PhaseBasis::kTimeUnixMs;
@@ -213,15 +215,15 @@ proto::Result<proto::Constitution> ReadRoundFile(const std::string& path, std::u
     *field = *limit;
   }
   if (file.contains("district_budgets")) {
-    if (!file["district_budgets"].is_array()) return bad("district_budgets must be a list of {district, budget}");
-    for (const json& entry : file["district_budgets"]) {
+    if (!file.at("district_budgets").is_array()) return bad("district_budgets must be a list of {district, budget}");
+    for (const json& entry : file.at("district_budgets")) {
       const bool shaped = entry.is_object() && entry.size() == 2 && entry.contains("district") && entry.contains("budget") &&
-                          UnsignedOf(entry["district"]).has_value() && UnsignedOf(entry["budget"]).has_value();
-      const std::uint64_t district = shaped ? UnsignedOf(entry["district"]).value_or(0) : 0;
+                          UnsignedOf(entry.at("district")).has_value() && UnsignedOf(entry.at("budget")).has_value();
+      const std::uint64_t district = shaped ? UnsignedOf(entry.at("district")).value_or(0) : 0;
       if (district == 0 || district > UINT32_MAX) {
         return bad("each district_budgets entry is {district = N (from 1), budget = N}");
       }
-      c.district_budgets.push_back({static_cast<std::uint32_t>(district), UnsignedOf(entry["budget"]).value_or(0)});
+      c.district_budgets.push_back({static_cast<std::uint32_t>(district), UnsignedOf(entry.at("budget")).value_or(0)});
     }
     std::sort(c.district_budgets.begin(), c.district_budgets.end(),
               [](const proto::DistrictBudget& a, const proto::DistrictBudget& b) { return a.district < b.district; });
@@ -299,8 +301,8 @@ int RunRounds(const RoundOptions& options) {
     std::printf("%s\n", rounds->dump().c_str());
     return kExitOk;
   }
-  if ((*rounds)["rounds"].empty()) std::printf("no rounds yet\n");
-  for (const json& round : (*rounds)["rounds"]) {
+  if ((*rounds).at("rounds").empty()) std::printf("no rounds yet\n");
+  for (const json& round : (*rounds).at("rounds")) {
     std::printf("round %llu  %-12s  budget %llu  %u proposals  %s\n",
                 static_cast<unsigned long long>(round.value("id", std::uint64_t{0})),
                 round.value("phase", std::string()).c_str(),
@@ -312,7 +314,7 @@ int RunRounds(const RoundOptions& options) {
 
 std::map<std::uint32_t, json> ProposalsById(const json& round) {
   std::map<std::uint32_t, json> out;
-  for (const json& proposal : round["proposals"]) out.emplace(proposal.value("id", 0u), proposal);
+  for (const json& proposal : round.at("proposals")) out.emplace(proposal.value("id", 0u), proposal);
   return out;
 }
 
@@ -334,7 +336,7 @@ int RunRound(const RoundOptions& options) {
     std::printf("%s\n", round->dump().c_str());
     return kExitOk;
   }
-  const json& ballot = (*round)["ballot"];
+  const json& ballot = (*round).at("ballot");
   std::printf("round %llu: %s\n  phase %s, budget %llu, ballot %s (%llu to %llu projects), rule %s\n",
               static_cast<unsigned long long>(options.round), round->value("title", std::string()).c_str(),
               round->value("phase", std::string()).c_str(),
@@ -382,12 +384,12 @@ int RunResults(const RoundOptions& options) {
                     " phase; results exist once a clerk closes it (civic-wallet close-round)",
                 kExitInvalid);
   }
-  const json& tally = (*round)["tally"];
+  const json& tally = (*round).at("tally");
   std::optional<json> mine;
   std::string resident;
   if (options.explain) {
     proto::Result<std::string> who = ResidentOf(options);
-    if (!who) return Fail(who.error().message, kExitUsage);
+    if (!who) return Fail(who.error().message, who.error().code == proto::ErrorCode::kIo ? kExitBadInput : kExitUsage);
     resident = *who;
     unsigned status = 0;
     mine = GetJson(*node, "/v1/rounds/" + std::to_string(options.round) + "/ballots/" + resident, error, &status);
@@ -400,7 +402,7 @@ int RunResults(const RoundOptions& options) {
     if (status != 200) return Fail(ErrorText(*mine), kExitBadInput);
   }
   if (options.signer.json) {
-    json out = {{"round", options.round}, {"title", (*round)["title"]}, {"tally", tally}, {"proposals", (*round)["proposals"]}};
+    json out = {{"round", options.round}, {"title", (*round).at("title")}, {"tally", tally}, {"proposals", (*round).at("proposals")}};
     if (mine) out["explain"] = *mine;
     std::printf("%s\n", out.dump().c_str());
     return kExitOk;
@@ -412,17 +414,17 @@ int RunResults(const RoundOptions& options) {
               static_cast<unsigned long long>(tally.value("ballots", std::uint64_t{0})),
               tally.value("outcome_rule", std::string()).c_str());
   std::map<std::uint32_t, std::uint64_t> support;
-  for (const json& unit : tally["units"]) {
-    for (const json& s : unit["support"]) support[s.value("proposal", 0u)] = s.value("approvals", std::uint64_t{0});
+  for (const json& unit : tally.at("units")) {
+    for (const json& s : unit.at("support")) support[s.value("proposal", 0u)] = s.value("approvals", std::uint64_t{0});
   }
-  for (const json& unit : tally["units"]) {
+  for (const json& unit : tally.at("units")) {
     const std::uint32_t district = unit.value("district", 0u);
     std::printf("%s: budget %llu, spent %llu, %llu voters\n",
                 district == 0 ? "city-wide" : ("district " + std::to_string(district)).c_str(),
                 static_cast<unsigned long long>(unit.value("budget", std::uint64_t{0})),
                 static_cast<unsigned long long>(unit.value("spent", std::uint64_t{0})),
                 static_cast<unsigned long long>(unit.value("voters", std::uint64_t{0})));
-    for (const json& funded : unit["funded_in_order"]) {
+    for (const json& funded : unit.at("funded_in_order")) {
       const std::uint32_t id = funded.get<std::uint32_t>();
       const auto found = proposals.find(id);
       std::printf("  funded %3u  %-40s  cost %-10llu %llu vote%s\n", id,
@@ -433,28 +435,33 @@ int RunResults(const RoundOptions& options) {
   }
   if (mine) {
     std::set<std::uint32_t> funded;
-    for (const json& unit : tally["units"]) {
-      for (const json& id : unit["funded_in_order"]) funded.insert(id.get<std::uint32_t>());
+    for (const json& unit : tally.at("units")) {
+      for (const json& id : unit.at("funded_in_order")) funded.insert(id.get<std::uint32_t>());
     }
-    const json& counted = (*mine)["counted"];
+    const json& counted = mine->at("counted");
+    if (mine->contains("void")) {
+      std::printf("\nresident %s: the ballot %s did NOT count: %s\n", resident.c_str(), counted.value("tx", std::string()).c_str(),
+                  mine->value("void", std::string()).c_str());
+      return kExitOk;
+    }
     std::printf("\nresident %s: the ballot that counts is %s (block %llu%s)\n", resident.c_str(),
                 counted.value("tx", std::string()).c_str(),
                 static_cast<unsigned long long>(counted.value("cast_at_height", std::uint64_t{0})),
                 counted.contains("paper_ballot_reference") ? ", entered from a paper ballot" : "");
-    for (const json& choice : counted["choices"]) {
+    for (const json& choice : counted.at("choices")) {
       const std::uint32_t id = choice.value("proposal", 0u);
       const auto found = proposals.find(id);
       std::printf("  %s %3u  %s\n", funded.count(id) != 0 ? "funded    " : "not funded", id,
                   found == proposals.end() ? "?" : found->second.value("title", std::string()).c_str());
     }
-    if (!(*mine)["replaced"].empty()) {
-      std::printf("  (it replaced %zu earlier ballot(s), kept on record)\n", (*mine)["replaced"].size());
+    if (!(*mine).at("replaced").empty()) {
+      std::printf("  (it replaced %zu earlier ballot(s), kept on record)\n", (*mine).at("replaced").size());
     }
     if (mine->contains("spending")) {
-      for (const json& entry : (*mine)["spending"]) {
+      for (const json& entry : (*mine).at("spending")) {
         const std::uint32_t district = entry.value("district", 0u);
         std::string share;
-        for (const json& unit : tally["units"]) {
+        for (const json& unit : tally.at("units")) {
           if (unit.value("district", 0u) == district && !unit.value("per_voter_budget", std::string()).empty()) {
             share = " of an equal share of " + unit.value("per_voter_budget", std::string());
           }
@@ -469,7 +476,7 @@ int RunResults(const RoundOptions& options) {
 
 int RunStatus(const RoundOptions& options) {
   proto::Result<std::string> who = ResidentOf(options);
-  if (!who) return Fail(who.error().message, kExitUsage);
+  if (!who) return Fail(who.error().message, who.error().code == proto::ErrorCode::kIo ? kExitBadInput : kExitUsage);
   proto::Result<NodeClient> node = NodeClient::Parse(options.signer.node);
   if (!node) return Fail(node.error().message, kExitUsage);
   std::string error;
@@ -480,15 +487,20 @@ int RunStatus(const RoundOptions& options) {
   const std::optional<json> rounds = GetOk(*node, "/v1/rounds", error);
   if (!rounds) return Fail(error, kExitBadInput);
   json ballots = json::array();
-  for (const json& round : (*rounds)["rounds"]) {
+  const json& listed = rounds->at("rounds");
+  // The latest rounds only: one request each, and a node may list many.
+  const std::size_t first = listed.size() > kStatusRoundsMax ? listed.size() - kStatusRoundsMax : 0;
+  for (std::size_t i = first; i < listed.size(); ++i) {
+    const json& round = listed.at(i);
     const std::uint64_t id = round.value("id", std::uint64_t{0});
     unsigned ballot_status = 0;
     const std::optional<json> ballot = GetJson(*node, "/v1/rounds/" + std::to_string(id) + "/ballots/" + *who, error, &ballot_status);
     if (!ballot) return Fail(error, kExitBadInput);
     ballots.push_back({{"round", id},
-                       {"title", round["title"]},
-                       {"phase", round["phase"]},
-                       {"ballot", ballot_status == 200 ? (*ballot)["counted"] : json(nullptr)}});
+                       {"title", round.value("title", std::string())},
+                       {"phase", round.value("phase", std::string())},
+                       {"ballot", ballot_status == 200 ? ballot->at("counted") : json(nullptr)},
+                       {"void", ballot_status == 200 ? ballot->value("void", json(nullptr)) : json(nullptr)}});
   }
   if (options.signer.json) {
     std::printf("%s\n", json{{"resident", *who}, {"registration", status == 200 ? *record : json(nullptr)}, {"rounds", ballots}}
@@ -502,7 +514,7 @@ int RunStatus(const RoundOptions& options) {
                 who->c_str());
   } else {
     std::string districts;
-    for (const json& d : (*record)["districts"]) districts += (districts.empty() ? "" : ", ") + std::to_string(d.get<std::uint32_t>());
+    for (const json& d : (*record).at("districts")) districts += (districts.empty() ? "" : ", ") + std::to_string(d.get<std::uint32_t>());
     std::printf("  %s on the roll since block %llu, districts %s%s\n", record->value("status", std::string()).c_str(),
                 static_cast<unsigned long long>(record->value("registered_at_height", std::uint64_t{0})), districts.c_str(),
                 record->contains("revoke_reason") ? (" (revoked: " + record->value("revoke_reason", std::string()) + ")").c_str() : "");
@@ -510,7 +522,10 @@ int RunStatus(const RoundOptions& options) {
   for (const json& entry : ballots) {
     std::printf("  round %llu (%s, %s): %s\n", static_cast<unsigned long long>(entry.value("round", std::uint64_t{0})),
                 entry.value("title", std::string()).c_str(), entry.value("phase", std::string()).c_str(),
-                entry["ballot"].is_null() ? "no ballot" : ("ballot " + entry["ballot"].value("tx", std::string()) + " counts").c_str());
+                entry.at("ballot").is_null() ? "no ballot"
+                : entry.at("void").is_string()
+                    ? ("ballot " + entry.at("ballot").value("tx", std::string()) + " does NOT count: " + entry.at("void").get<std::string>()).c_str()
+                    : ("ballot " + entry.at("ballot").value("tx", std::string()) + " counts").c_str());
   }
   return kExitOk;
 }

@@ -50,8 +50,8 @@ int Fail(const std::string& message, int code) {
 }
 
 std::string ErrorText(const json& body) {
-  if (body.is_object() && body.contains("error") && body["error"].is_object()) {
-    return body["error"].value("code", std::string("error")) + ": " + body["error"].value("message", std::string());
+  if (body.is_object() && body.contains("error") && body.at("error").is_object()) {
+    return body.at("error").value("code", std::string("error")) + ": " + body.at("error").value("message", std::string());
   }
   return body.dump();
 }
@@ -73,11 +73,12 @@ proto::Result<proto::Tx> SignNow(const proto::SchnorrKeyPair& key, const proto::
   body.kind = kind;
   body.chain_id = chain;
   body.signer = key.public_key();
-  // The clock in milliseconds, and within one run strictly rising: a batch signed in one
-  // millisecond still gets a nonce each (the ledger refuses a signer's nonce used twice).
+  // The clock in microseconds, and within one run strictly rising: a batch gets a nonce each
+  // (the ledger refuses a signer's nonce used twice) without running ahead of the clock, so a
+  // later command by the same signer still gets a higher one.
   static std::uint64_t last_nonce = 0;
   const auto now = static_cast<std::uint64_t>(
-      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count());
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch()).count());
   last_nonce = std::max(now, last_nonce + 1);
   body.nonce = last_nonce;
   body.valid_until_height = valid_until_height;
@@ -101,20 +102,25 @@ int SendAndWait(const SignerOptions& options, const NodeClient& node, const prot
   std::string error;
   for (;;) {
     const std::optional<json> state = GetJson(node, "/v1/txs/" + id, error);
-    if (!state) return Fail(error, kExitBadInput);
-    const std::string now = state->value("status", std::string());
+    if (!state) {
+      return Fail("sent " + id + ", but its fate is unknown: " + error + "; ask again with: curl " + node.url() + "/v1/txs/" + id,
+                  kExitBadInput);
+    }
+    const std::string now = state->is_object() ? state->value("status", std::string()) : std::string();
     if (now == "committed") {
+      const std::uint64_t height =
+          state->contains("height") && state->at("height").is_number_unsigned() ? state->at("height").get<std::uint64_t>() : 0;
       if (options.json) {
-        std::printf("%s\n", json{{"id", id}, {"kind", kind}, {"status", "committed"}, {"height", (*state)["height"]}}.dump().c_str());
+        std::printf("%s\n", json{{"id", id}, {"kind", kind}, {"status", "committed"}, {"height", height}}.dump().c_str());
       } else {
         std::printf("committed in block %llu. Keep its receipt: civic-wallet receipt --node %s --tx %s --out receipt.json\n",
-                    static_cast<unsigned long long>((*state)["height"].get<std::uint64_t>()), node.url().c_str(),
-                    id.c_str());
+                    static_cast<unsigned long long>(height), node.url().c_str(), id.c_str());
       }
       return kExitOk;
     }
     if (now == "rejected") {
-      return Fail("the transaction " + id + " was left out: " + ErrorText(json{{"error", (*state)["reason"]}}), kExitInvalid);
+      return Fail("the transaction " + id + " was left out: " + ErrorText(json{{"error", state->value("reason", json())}}),
+                  kExitInvalid);
     }
     if (std::chrono::steady_clock::now() > deadline) {
       return Fail("the transaction " + id + " is still pending after " + std::to_string(options.wait_seconds) +
@@ -196,16 +202,19 @@ proto::Result<proto::Tx> LoadSigned(const std::string& path) {
   std::string id;
   const json file = json::parse(*text, nullptr, /*allow_exceptions=*/false);
   if (file.is_object()) {
-    if (file.value("format", std::string()) != kSignedFormat || !file.contains("tx") || !file["tx"].is_string()) {
+    if (file.value("format", std::string()) != kSignedFormat || !file.contains("tx") || !file.at("tx").is_string()) {
       return proto::Fail(proto::ErrorCode::kMalformed,
                          path + " is JSON but not a signed transaction (civic-wallet vote --out writes them)");
     }
-    hex = file["tx"].get<std::string>();
+    hex = file.at("tx").get<std::string>();
     id = file.value("id", std::string());
   } else {
     std::istringstream lines(*text);
     std::string line;
-    if (!std::getline(lines, line) || line != kSignedFormat) {
+    std::getline(lines, line);
+    if (line.starts_with("\xEF\xBB\xBF")) line.erase(0, 3);  // a byte-order mark, as some editors save
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line != kSignedFormat) {
       return proto::Fail(proto::ErrorCode::kMalformed,
                          path + " is not a signed transaction: its first line must be \"" + std::string(kSignedFormat) + "\"");
     }

@@ -2,7 +2,7 @@
 // or signed into a file for later), assisted-ballot, submit and receipt: sign with a
 // keystore's key, send to a node, wait until committed, fetch the proof.
 //
-// Nonces are the signer's clock in milliseconds: they rise, as a ballot that replaces an
+// Nonces are the signer's clock in microseconds: they rise, as a ballot that replaces an
 // earlier one must (contracts/state.h), and the node refuses one used before ("replayed").
 #include <algorithm>
 #include <chrono>
@@ -128,6 +128,8 @@ int RunRegisterBatch(const TxOptions& options) {
   const std::uint64_t valid_until = reached->height + kValidityBlocks;
   std::string error;
 
+  // Once the first batch is out, every failure ends in the report below, one line per
+  // resident, so that the clerk knows what was sent and what was not.
   std::vector<std::string> ids(rows.size());
   std::vector<std::string> outcome(rows.size());  // "" while pending
   for (std::size_t first = 0; first < rows.size(); first += kBatchTxs) {
@@ -141,15 +143,20 @@ int RunRegisterBatch(const TxOptions& options) {
       batch.push_back(proto::ToHex(proto::Encode(*tx).value()));
     }
     proto::Result<NodeReply> sent = node.Post("/v1/txs/batch", json{{"txs", std::move(batch)}}.dump());
-    if (!sent) return Fail(sent.error().message, kExitBadInput);
-    const json answer = json::parse(sent->body, nullptr, false);
-    if (sent->status != 200 || !answer.is_object() || !answer.contains("results") || !answer["results"].is_array() ||
-        answer["results"].size() != end - first) {
-      return Fail("the node refused the batch: " + ErrorText(answer), kExitInvalid);
-    }
+    const json answer = sent ? json::parse(sent->body, nullptr, false) : json();
+    const bool shaped = sent && sent->status == 200 && answer.is_object() && answer.contains("results") &&
+                        answer.at("results").is_array() && answer.at("results").size() == end - first;
     for (std::size_t i = first; i < end; ++i) {
-      const json& result = answer["results"][i - first];
-      if (result.value("http_status", 0) != 202) outcome[i] = "refused: " + ErrorText(result);
+      if (!shaped) {
+        outcome[i] = "not sent: " + (sent ? "the node refused the batch: " + ErrorText(answer) : sent.error().message);
+        continue;
+      }
+      const json& result = answer.at("results")[i - first];
+      if (!result.is_object() || result.value("http_status", 0) != 202) outcome[i] = "refused: " + ErrorText(result);
+    }
+    if (!shaped) {
+      for (std::size_t i = end; i < rows.size(); ++i) outcome[i] = "not sent: an earlier batch failed";
+      break;
     }
   }
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(options.signer.wait_seconds);
@@ -159,12 +166,13 @@ int RunRegisterBatch(const TxOptions& options) {
       continue;
     }
     const std::optional<json> state = GetJson(node, "/v1/txs/" + ids[i], error);
-    if (!state) return Fail(error, kExitBadInput);
-    const std::string now = state->value("status", std::string());
-    if (now == "committed") {
-      outcome[i] = "committed in block " + std::to_string((*state)["height"].get<std::uint64_t>());
+    const std::string now = state && state->is_object() ? state->value("status", std::string()) : std::string();
+    if (!state) {
+      outcome[i] = "sent as " + ids[i] + ", fate unknown: " + error;
+    } else if (now == "committed" && state->contains("height") && state->at("height").is_number_unsigned()) {
+      outcome[i] = "committed in block " + std::to_string(state->at("height").get<std::uint64_t>());
     } else if (now == "rejected") {
-      outcome[i] = "left out: " + ErrorText(json{{"error", (*state)["reason"]}});
+      outcome[i] = "left out: " + ErrorText(json{{"error", state->value("reason", json())}});
     } else if (std::chrono::steady_clock::now() > deadline) {
       outcome[i] = "still pending after " + std::to_string(options.signer.wait_seconds) + " s";
     } else {
@@ -195,11 +203,25 @@ int RunRegisterPaper(const TxOptions& options) {
   proto::Result<proto::Bytes> payload = proto::Encode(
       proto::RegisterPaperResident{options.reference, SortedDistricts(options.districts), options.expires_at_height});
   if (!payload) return Fail("cannot register: " + payload.error().message, kExitUsage);
+  tl::expected<NodeAtTip, int> node = ReachNode(options.signer.node);
+  if (!node) return node.error();
+  if (!options.signer.json) {
+    std::printf("paper resident %s is resident %s on the ledger\n", options.reference.c_str(),
+                proto::ToHex(proto::PaperResidentId(node->chain, options.reference)).c_str());
+  }
   return SignAndSend(options.signer, proto::TxKind::kRegisterPaperResident, *payload);
 }
 
 int RunRevoke(const TxOptions& options) {
+  if (options.resident.empty() == options.reference.empty()) {
+    return Fail("name the resident with exactly one of --resident ID or --reference REF (a paper resident)", kExitUsage);
+  }
   proto::Result<proto::ResidentId> resident = proto::FixedFromHex<proto::ResidentId>(options.resident);
+  if (!options.reference.empty()) {
+    tl::expected<NodeAtTip, int> node = ReachNode(options.signer.node);
+    if (!node) return node.error();
+    resident = proto::PaperResidentId(node->chain, options.reference);
+  }
   if (!resident) return Fail("--resident must be a resident id, 64 hex digits", kExitUsage);
   proto::Result<proto::Bytes> payload = proto::Encode(proto::RevokeResident{*resident, options.reason});
   if (!payload) return Fail("cannot revoke: " + payload.error().message, kExitUsage);
@@ -214,7 +236,7 @@ proto::Result<proto::Ballot> CheckedBallot(const TxOptions& options, const json&
   if (round.value("phase", std::string()) != "voting") {
     return refuse(round_name + " is in its " + round.value("phase", std::string("?")) + " phase, not voting");
   }
-  const json& rules = round["ballot"];
+  const json& rules = round.at("ballot");
   const std::string type = rules.value("type", std::string());
   std::map<std::uint32_t, std::uint32_t> choices;  // project -> points
   if (type == "cumulative") {
@@ -237,7 +259,7 @@ proto::Result<proto::Ballot> CheckedBallot(const TxOptions& options, const json&
     }
   }
   std::map<std::uint32_t, json> proposals;
-  for (const json& proposal : round["proposals"]) proposals.emplace(proposal["id"].get<std::uint32_t>(), proposal);
+  for (const json& proposal : round.at("proposals")) proposals.emplace(proposal.at("id").get<std::uint32_t>(), proposal);
   std::uint64_t cost = 0, points_total = 0;
   const std::uint64_t per_project = rules.value("points_per_project_max", std::uint64_t{0});
   for (const auto& [project, points] : choices) {
@@ -314,16 +336,17 @@ int RunVoteOffline(const TxOptions& options) {
   }
   proto::Result<proto::ChainId> chain = proto::ChainId::Parse(round.value("chain_id", std::string()));
   if (!chain) return Fail(options.round_file + " names no valid chain", kExitBadInput);
-  // Signed now, sent later: the phase in the file is the one at saving time. A ballot is only
-  // refused here if voting has not started by the file's account; the ledger decides the rest.
+  // Signed now, sent later: the phase in the file is the one at saving time, so a round saved
+  // before its voting opened can still be voted on. Only a round whose voting had already
+  // ended when it was saved is refused here; the ledger decides the rest when it arrives.
   if (round.value("phase", std::string()) != "closed" && round.value("phase", std::string()) != "voting-ended") {
     round["phase"] = "voting";
   }
   proto::Result<proto::Ballot> ballot = CheckedBallot(options, round);
   if (!ballot) return Fail("not signed: " + ballot.error().message, kExitInvalid);
   std::uint64_t valid_until = round.value("saved_at_height", std::uint64_t{0}) + kOfflineValidityBlocks;
-  if (round["phases"].value("basis", std::string()) == "height") {
-    valid_until = std::min(valid_until, round["phases"].value("voting_end", valid_until));
+  if (round.at("phases").value("basis", std::string()) == "height") {
+    valid_until = std::min(valid_until, round.at("phases").value("voting_end", valid_until));
   }
   proto::Result<proto::SchnorrKeyPair> key = UnlockSigner(options.signer);
   if (!key) return Fail(key.error().message, kExitBadInput);
@@ -383,7 +406,12 @@ int RunAssistedBallot(const TxOptions& options) {
 // submit FILE: sends a transaction someone signed earlier (vote --out), exactly as signed.
 int RunSubmit(const TxOptions& options) {
   proto::Result<proto::Tx> tx = LoadSigned(options.file);
-  if (!tx) return Fail(tx.error().message, tx.error().code == proto::ErrorCode::kIo ? kExitBadInput : kExitInvalid);
+  // A file that cannot be read or parsed is bad input; one whose signature or id does not
+  // check out is a transaction that was changed.
+  if (!tx) {
+    const bool changed = tx.error().code == proto::ErrorCode::kBadSignature || tx.error().code == proto::ErrorCode::kBadProof;
+    return Fail(tx.error().message, changed ? kExitInvalid : kExitBadInput);
+  }
   proto::Result<NodeClient> node = NodeClient::Parse(options.signer.node);
   if (!node) return Fail(node.error().message, kExitUsage);
   return SendAndWait(options.signer, *node, *tx);
@@ -460,7 +488,8 @@ void AddTxCommands(CLI::App& app, int& exit_code) {
 
   auto revoke = Add(app, exit_code, "revoke", "Clerks: take a resident off the roll, with a reason kept on the ledger.",
                     RunRevoke, &command);
-  command->add_option("--resident", revoke->resident, "The resident id (64 hex digits)")->required();
+  command->add_option("--resident", revoke->resident, "The resident id (64 hex digits: her public key)");
+  command->add_option("--reference", revoke->reference, "Or: a paper resident's office reference");
   command->add_option("--reason", revoke->reason, "Why (stored on the ledger)")->required();
 
   auto vote = Add(app, exit_code, "vote",

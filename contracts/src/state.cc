@@ -637,15 +637,9 @@ Result<void> Execution::CloseRound() {
     if (!record) return !(corrupt = true);
     ResidentId resident;
     std::copy(key.end() - 32, key.end(), resident.bytes.begin());
-    // A revoked registration voids the ballot (it stays on record, uncounted): revocation is
-    // how a clerk undoes a registration made in error. An expired one still counts: the
-    // ballot was cast while the registration held.
     Result<std::optional<ResidentRecord>> voter = Load<ResidentRecord>(kv_, ResidentKey(resident));
     if (!voter || !*voter) return !(corrupt = true);
-    if ((*voter)->revoked) return true;
-    // A ballot cast before the current registration belongs to a registration that was
-    // revoked (or expired) since: the new registration does not bring it back.
-    if (record->cast_at_height < (*voter)->registered_at_height) return true;
+    if (BallotVoidReason(**voter, *record)) return true;
     counted.insert(resident);
     ++ballots;
     std::map<std::uint32_t, TallyBallot> split;
@@ -750,6 +744,10 @@ Result<void> Execution::CloseRound() {
     tally.districts.push_back(summary);
   }
 
+  // Every counted voter gets a spending record, even with nothing spent (a unit without money
+  // or proposals): its presence is what says, for ever after, that the ballot counted.
+  for (const ResidentId& resident : counted) spending.try_emplace(resident);
+
   // Exact fractions have no fixed size: a pathological round (e.g. point totals that are
   // many distinct large primes) could make one too long to store. Refuse the close then,
   // rather than abort every node on the same block.
@@ -817,6 +815,20 @@ Result<Applied> BudgetContracts::Apply(KvView& kv, const BlockContext& block, co
   Result<Applied> applied = Execution(chain_id_, buffer, block, tx).Run();
   if (applied) buffer.Commit();  // else the buffer is dropped: the state is unchanged
   return applied;
+}
+
+std::optional<std::string> BallotVoidReason(const ResidentRecord& voter, const BallotRecord& ballot) {
+  // A revoked registration voids the ballot (it stays on record, uncounted): revocation is
+  // how a clerk undoes a registration made in error. An expired one still counts: the ballot
+  // was cast while the registration held.
+  if (voter.revoked) return "the resident's registration was revoked: " + voter.revoke_reason;
+  // A ballot cast before the current registration belongs to a registration that was
+  // revoked (or expired) since: the new registration does not bring it back.
+  if (ballot.cast_at_height < voter.registered_at_height) {
+    return "cast under an earlier registration (the current one dates from block " +
+           std::to_string(voter.registered_at_height) + ")";
+  }
+  return std::nullopt;
 }
 
 std::string DescribeStateKey(ByteView key) {

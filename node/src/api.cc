@@ -468,6 +468,20 @@ HttpResponse ResidentBallot(ApiContext& context, std::string_view round_text, st
   contracts::Result<std::optional<contracts::VoterSpending>> spending =
       context.contracts->Spending(*state, *round_id, *resident);
   if (!spending) return JsonError(500, "corrupt_state", spending.error().message);
+  // Whether it counts: after closing, what the close decided (a spending record); before,
+  // what closing now would decide from the registration.
+  if ((*round)->closed) {
+    if (!spending->has_value()) {
+      result["void"] = "it did not count at closing: the registration had been revoked, or the ballot was cast "
+                       "under an earlier registration";
+    }
+  } else {
+    contracts::Result<std::optional<contracts::ResidentRecord>> voter = context.contracts->Resident(*state, *resident);
+    if (!voter) return JsonError(500, "corrupt_state", voter.error().message);
+    std::optional<std::string> reason =
+        voter->has_value() ? contracts::BallotVoidReason(**voter, **counted) : std::optional<std::string>("not on the roll");
+    if (reason) result["void"] = *reason;
+  }
   if (spending->has_value()) {
     json entries = json::array();
     for (const contracts::VoterSpending::Entry& entry : (*spending)->entries) {

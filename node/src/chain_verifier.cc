@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <optional>
 #include <string>
+#include <system_error>
 #include <thread>
 
 #include "civic/node/executor.h"
@@ -23,7 +24,13 @@ std::vector<std::optional<proto::Result<proto::VerifiedTx>>> VerifyAll(const std
   };
   threads = std::max(1u, std::min<unsigned>(threads, static_cast<unsigned>(txs.size() / 64 + 1)));
   std::vector<std::thread> helpers;
-  for (unsigned t = 1; t < threads; ++t) helpers.emplace_back(work, t, threads);
+  unsigned started = 1;
+  try {
+    for (; started < threads; ++started) helpers.emplace_back(work, started, threads);
+  } catch (const std::system_error&) {
+    // No thread to be had: this thread takes the shares of those that did not start.
+  }
+  for (unsigned t = started; t < threads; ++t) work(t, threads);
   work(0, threads);
   for (std::thread& helper : helpers) helper.join();
   return out;

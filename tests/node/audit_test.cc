@@ -9,6 +9,8 @@
 #include <fstream>
 #include <functional>
 
+#include "civic/contracts/pabulib.h"
+#include "civic/contracts/tally.h"
 #include "civic/node/executor.h"
 #include "civic/node/ledger.h"
 #include "node_fixture.h"
@@ -109,15 +111,17 @@ class Audit : public ::testing::Test {
     };
     first_ballot_ = vote(1, {{1, 1}});
     const std::vector<std::vector<proto::Tx>> blocks = {
-        {network_.Register(1), network_.Register(2), network_.Register(3),
+        {network_.Register(1), network_.Register(2), network_.Register(3), network_.Register(4),
          sign(network_.clerk(), proto::TxKind::kOpenRound, proto::OpenRound{c})},              // 1
         {propose(1, "Lights", 20'000), propose(2, "Benches", 30'000), propose(3, "Pier", 45'000)},  // 2
         {},                                                                                     // 3
         {review(1, true), review(2, true), review(3, false)},                                   // 4
         {},                                                                                     // 5
-        {first_ballot_, vote(2, {{1, 1}, {2, 1}}), vote(3, {{2, 1}})},                          // 6
+        {first_ballot_, vote(2, {{1, 1}, {2, 1}}), vote(3, {{2, 1}}), vote(4, {{1, 1}})},       // 6
         {vote(1, {{1, 1}, {2, 1}})},                                                            // 7
-        {},                                                                                     // 8
+        // Resident 4's registration was a mistake: revoked, her ballot stays on record, uncounted.
+        {sign(network_.clerk(), proto::TxKind::kRevokeResident,
+              proto::RevokeResident{proto::ResidentIdOfKey(network_.resident(4).public_key()), "registered in error"})},  // 8
         {sign(network_.clerk(), proto::TxKind::kCloseRound, proto::CloseRound{1})},             // 9
     };
     std::uint64_t time = network_.genesis.genesis_time_unix_ms;
@@ -178,8 +182,34 @@ TEST_F(Audit, AnHonestLedgerPassesWithItsTallyRecomputed) {
   const json report = json::parse(machine.out.substr(machine.out.find('{')));
   EXPECT_EQ(report["verdict"], "PASS");
   EXPECT_EQ(report["blocks"], 9);
-  EXPECT_EQ(report["txs"], 15);
+  EXPECT_EQ(report["txs"], 18);
   EXPECT_EQ(report["rounds"][0]["ballots"], 3);
+}
+
+// The export holds the ballots the close counted, not the revoked resident's, and a tally of
+// the file alone funds what the ledger funded.
+TEST_F(Audit, TheExportHoldsTheCountedBallotsAndRetalliesTheSame) {
+  const std::filesystem::path out = dir_.path() / "round-1.pb";
+  CivicdProcess run({"export", "--ledger", Data().string(), "--genesis", (dir_.path() / "genesis.json").string(), "--round",
+                     "1", "--out", out.string()},
+                    dir_.path() / "export.log", CIVIC_WALLET_BINARY);
+  ASSERT_EQ(run.Wait().value_or(-1), 0) << testing::ReadFile(dir_.path() / "export.log");
+  const contracts::PabulibInstance instance = contracts::ParsePabulib(testing::ReadFile(out)).value();
+  ASSERT_EQ(instance.votes.size(), 3u);
+  for (const contracts::PabulibVote& vote : instance.votes) {
+    EXPECT_NE(vote.voter_id, proto::ToHex(network_.resident(4).public_key())) << "a revoked resident's ballot";
+  }
+  EXPECT_EQ(instance.budget, 50'000u);
+  ASSERT_EQ(instance.projects.size(), 2u) << "the feasible proposals";
+  const Outcome audit = AuditOf(Data(), /*json_output=*/true);
+  const json report = json::parse(audit.out.substr(audit.out.find('{')));
+  std::vector<std::string> funded_by_ledger;
+  for (const json& id : report["rounds"][0]["funded"]) funded_by_ledger.push_back(std::to_string(id.get<std::uint32_t>()));
+  const contracts::PabulibTally tally = contracts::ToTallyInput(instance).value();
+  const contracts::TallyResult result = contracts::Tally(tally.input, contracts::OutcomeRule::kMesCostAdd1).value();
+  std::vector<std::string> funded_by_file;
+  for (std::uint32_t index : result.funded_in_order) funded_by_file.push_back(tally.project_ids[index]);
+  EXPECT_EQ(funded_by_file, funded_by_ledger);
 }
 
 TEST_F(Audit, AChangedBallotInABlockIsNamedByHeightAndTransaction) {

@@ -160,7 +160,7 @@ TEST_F(WalletRound, ClerksAndResidentsRunAWholeRoundWithTheWallet) {
                         "--approve", "4", "--round-file", File("round-1.json"), "--out", File("ben-ballot.json")});
   ASSERT_EQ(offline.code, 0) << offline.out;
   std::string text = testing::ReadFile(File("ben-ballot.json.txt"));
-  const std::size_t digit = text.find("tx:\n") + 20;
+  const std::size_t digit = text.find("\nend") - 10;  // inside the signature
   std::string tampered = text;
   tampered[digit] = tampered[digit] == '0' ? '1' : '0';
   WriteText("tampered.txt", tampered);

@@ -149,10 +149,28 @@ AuditReport AuditNode(const NodeClient& node, const node::Genesis& genesis, cons
                   "the node serves another network: its genesis hash is " + now->value("genesis_hash", std::string()) +
                       ", the genesis file's is " + proto::ToHex(node::GenesisHash(genesis)));
   }
-  // Verify up to the node's tip; if it moved on meanwhile, go on, a few times.
-  bool caught_up = false;
-  for (int chase = 0; chase < kChaseTipMax && !caught_up; ++chase) {
-    const std::uint64_t target = now->value("height", std::uint64_t{0});
+  // The rounds as the node serves them, for comparison with the re-derived ones.
+  const auto served = [&](std::uint64_t id, std::string& io_error) -> std::optional<json> {
+    unsigned code = 0;
+    std::optional<json> round = GetJson(node, "/v1/rounds/" + std::to_string(id), io_error, &code);
+    if (!round) return std::nullopt;
+    if (code == 404) return std::nullopt;
+    if (code != 200) {
+      io_error = "the node answers /v1/rounds/" + std::to_string(id) + " with HTTP " + std::to_string(code);
+      return std::nullopt;
+    }
+    return round;
+  };
+  const auto height_of = [](const json& status_json) {
+    return status_json.is_object() ? status_json.value("height", std::uint64_t{0}) : std::uint64_t{0};
+  };
+  // Verify up to the node's tip, then compare its state and rounds with the re-derived ones.
+  // A live node may commit meanwhile: a comparison counts only if the node's height was the
+  // same before and after it; otherwise chase the new blocks and compare again.
+  std::optional<std::string> difference;
+  bool settled = false;
+  for (int chase = 0; chase < kChaseTipMax && !settled; ++chase) {
+    const std::uint64_t target = height_of(*now);
     while (verifier->tip().height < target) {
       const std::uint64_t height = verifier->tip().height + 1;
       proto::Result<node::BlockMessage> block = FetchBlock(node, height);
@@ -168,9 +186,8 @@ AuditReport AuditNode(const NodeClient& node, const node::Genesis& genesis, cons
     }
     now = status();
     if (!now) return Finish(Failed(report, AuditVerdict::kIncomplete, error), *verifier, start);
-    caught_up = now->value("height", std::uint64_t{0}) == verifier->tip().height;
-  }
-  if (caught_up) {
+    if (height_of(*now) != verifier->tip().height) continue;
+    // The node's own account of this very height must be what re-derivation gives.
     if (now->value("block_hash", std::string()) != proto::ToHex(verifier->tip().block_hash)) {
       return Finish(Failed(report, AuditVerdict::kFail,
                            "block " + std::to_string(verifier->tip().height) + ": the node names its tip " +
@@ -185,8 +202,16 @@ AuditReport AuditNode(const NodeClient& node, const node::Genesis& genesis, cons
                                proto::ToHex(verifier->app_hash())),
                     *verifier, start);
     }
-  } else {
-    // Still moving: the next block's header commits to the state after our last one.
+    std::string io_error;
+    difference = CompareRounds(*verifier, served, /*closed_only=*/false, io_error);
+    if (!io_error.empty()) return Finish(Failed(report, AuditVerdict::kIncomplete, io_error), *verifier, start);
+    now = status();
+    if (!now) return Finish(Failed(report, AuditVerdict::kIncomplete, error), *verifier, start);
+    settled = height_of(*now) == verifier->tip().height;
+  }
+  if (!settled) {
+    // Still moving: the next block's header commits to the state after our last one, and a
+    // closed round's tally never changes; open rounds cannot be compared against a moving node.
     proto::Result<node::BlockMessage> next = FetchBlock(node, verifier->tip().height + 1);
     if (!next) return Finish(Failed(report, AuditVerdict::kIncomplete, next.error().message), *verifier, start);
     if (next->block.header.app_hash != verifier->app_hash()) {
@@ -196,23 +221,11 @@ AuditReport AuditNode(const NodeClient& node, const node::Genesis& genesis, cons
                                proto::ToHex(verifier->app_hash())),
                     *verifier, start);
     }
+    std::string io_error;
+    difference = CompareRounds(*verifier, served, /*closed_only=*/true, io_error);
+    if (!io_error.empty()) return Finish(Failed(report, AuditVerdict::kIncomplete, io_error), *verifier, start);
+    report.open_rounds_compared = false;
   }
-  // The tallies the node serves must be the ones re-execution computed. A live node may
-  // have moved on, so only closed rounds (whose tally never changes) must match in full.
-  const auto served = [&](std::uint64_t id, std::string& io_error) -> std::optional<json> {
-    unsigned code = 0;
-    std::optional<json> round = GetJson(node, "/v1/rounds/" + std::to_string(id), io_error, &code);
-    if (!round) return std::nullopt;
-    if (code == 404) return std::nullopt;
-    if (code != 200) {
-      io_error = "the node answers /v1/rounds/" + std::to_string(id) + " with HTTP " + std::to_string(code);
-      return std::nullopt;
-    }
-    return round;
-  };
-  std::string io_error;
-  const std::optional<std::string> difference = CompareRounds(*verifier, served, /*closed_only=*/!caught_up, io_error);
-  if (!io_error.empty()) return Finish(Failed(report, AuditVerdict::kIncomplete, io_error), *verifier, start);
   if (difference) return Finish(Failed(report, AuditVerdict::kFail, *difference), *verifier, start);
   return Passed(std::move(report), std::move(*verifier), start);
 }

@@ -15,10 +15,11 @@ std::string PabulibRule(contracts::OutcomeRule rule) {
   switch (rule) {
     case contracts::OutcomeRule::kGreedy:
     case contracts::OutcomeRule::kGreedyPoints: return "greedy";
-    case contracts::OutcomeRule::kMesCost:
-    case contracts::OutcomeRule::kMesApprovalCount: return "equalshares";
-    case contracts::OutcomeRule::kMesCostAdd1:
-    case contracts::OutcomeRule::kMesApprovalCountAdd1: return "equalshares/add1";
+    case contracts::OutcomeRule::kMesCost: return "equalshares";
+    case contracts::OutcomeRule::kMesCostAdd1: return "equalshares/add1";
+    // Pabulib's "equalshares" means cost utilities; these have no standard name.
+    case contracts::OutcomeRule::kMesApprovalCount:
+    case contracts::OutcomeRule::kMesApprovalCountAdd1: break;
   }
   return std::string(contracts::OutcomeRuleName(rule));
 }
@@ -98,6 +99,10 @@ proto::Result<contracts::PabulibInstance> RoundAsPabulib(const node::ChainVerifi
     out.projects.push_back(std::move(project));
   }
   for (const auto& [resident, ballot] : *ballots) {
+    // Only the ballots the close counted: they are the ones with a spending record.
+    contracts::Result<std::optional<contracts::VoterSpending>> spent = contracts.Spending(state, round_id, resident);
+    if (!spent) return corrupt(spent.error());
+    if (!spent->has_value()) continue;
     contracts::PabulibVote vote;
     vote.voter_id = proto::ToHex(resident);
     for (const proto::BallotChoice& choice : ballot.choices) {

@@ -89,12 +89,12 @@ proto::Result<VerifiedReceipt> VerifyReceipt(std::string_view receipt_json, cons
   if (!count) return tl::unexpected(count.error());
   if (*count > proto::kBlockTxsMax || *index >= *count) return Malformed("index and tx_count do not fit a block");
   verified.index = static_cast<std::uint32_t>(*index);
-  if (!receipt.contains("inclusion_proof") || !receipt["inclusion_proof"].is_array() ||
-      receipt["inclusion_proof"].size() > 64) {
+  if (!receipt.contains("inclusion_proof") || !receipt.at("inclusion_proof").is_array() ||
+      receipt.at("inclusion_proof").size() > 64) {
     return Malformed("inclusion_proof must be an array of at most 64 hashes");
   }
   std::vector<proto::Hash32> proof;
-  for (const json& step : receipt["inclusion_proof"]) {
+  for (const json& step : receipt.at("inclusion_proof")) {
     if (!step.is_string()) return Malformed("inclusion_proof holds a non-string");
     proto::Result<proto::Hash32> hash = proto::FixedFromHex<proto::Hash32>(step.get<std::string>());
     if (!hash) return Malformed("inclusion_proof: " + hash.error().message);

@@ -60,6 +60,12 @@ struct Applied {
 // "the counted ballot of resident ab12... in round 1"); the raw hex for keys of no known shape.
 std::string DescribeStateKey(ByteView key);
 
+// Why a stored ballot does not count, as closing a round decides it from the voter's
+// registration then, or nullopt if it counts. Once a round is closed, the ballots that
+// counted are exactly those with a spending record (Spending()), whatever happens to the
+// registrations later.
+std::optional<std::string> BallotVoidReason(const ResidentRecord& voter, const BallotRecord& ballot);
+
 enum class Phase : std::uint8_t { kNotStarted, kProposals, kReview, kVoting, kVotingEnded };
 std::string_view PhaseName(Phase phase);  // "not-started", "proposals", "review", "voting", "voting-ended"
 Phase PhaseAt(const proto::Constitution& constitution, const BlockContext& block);
@@ -84,7 +90,8 @@ class BudgetContracts {
                                                                                        std::uint64_t round_id) const;
   [[nodiscard]] Result<std::optional<BallotRecord>> CountedBallot(const KvView& kv, std::uint64_t round_id,
                                                                   const proto::ResidentId& resident) const;
-  // Every counted ballot of a round, ascending by resident id.
+  // Every stored ballot of a round, ascending by resident id; whether each counts is
+  // BallotVoidReason's question (and, once the round is closed, Spending()'s).
   [[nodiscard]] Result<std::vector<std::pair<proto::ResidentId, BallotRecord>>> Ballots(const KvView& kv,
                                                                                         std::uint64_t round_id) const;
   [[nodiscard]] Result<std::vector<BallotRecord>> ReplacedBallots(const KvView& kv, std::uint64_t round_id,

@@ -48,6 +48,9 @@ struct AuditReport {
   proto::Hash32 tip_hash;
   proto::Hash32 app_hash;
   std::vector<AuditedRound> rounds;
+  // False when a live node kept committing through the whole audit: closed rounds were
+  // compared, open ones (which the new blocks may have changed) were not.
+  bool open_rounds_compared = true;
   std::uint64_t elapsed_ms = 0;
   // With kPass: the re-derived chain and state, for what is built on an audit (export).
   std::shared_ptr<const node::ChainVerifier> chain;

@@ -4,8 +4,8 @@
 // One instance per unit of the round's tally: a round without district budgets is one unit;
 // with them, each district with a budget is its own unit and `district` 0 the city-wide
 // pool. PROJECTS are the unit's feasible proposals (id, cost the tally used, title as name,
-// approvals as votes, selected 1 if funded); VOTES every counted ballot with at least one
-// choice in the unit (voter_id: the resident id; cumulative ballots with points), ascending by
+// approvals as votes, selected 1 if funded); VOTES every ballot the close counted with at
+// least one choice in the unit (voter_id: the resident id; cumulative ballots with points), ascending by
 // resident id. META names the round, the chain, the rule and the block the tally is anchored
 // to.
 #pragma once
