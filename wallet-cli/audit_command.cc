@@ -10,10 +10,11 @@
 #include <nlohmann/json.hpp>
 
 #include "civic/node/genesis.h"
+#include "civic/node/round_json.h"
 #include "civic/proto/bytes.h"
 #include "civic/contracts/pabulib.h"
+#include "civic/contracts/round_export.h"
 #include "civic/wallet/audit.h"
-#include "civic/wallet/export.h"
 #include "commands.h"
 #include "send.h"
 
@@ -148,7 +149,12 @@ int RunExport(const AuditOptions& options) {
                  audited->failure.c_str());
     return ExitCode(audited->verdict);
   }
-  proto::Result<contracts::PabulibInstance> instance = RoundAsPabulib(*audited->chain, options.round, options.district);
+  const node::ChainVerifier& chain = *audited->chain;
+  proto::Result<contracts::PabulibInstance> instance = contracts::RoundAsPabulib(
+      chain.contracts(), chain.state(), options.round, options.district,
+      {{"civic_ledger_audited_tip", std::to_string(chain.tip().height) + " " + proto::ToHex(chain.tip().block_hash)},
+       {"comment", "exported by civic-wallet export from a chain it re-derived from its genesis; voter_id is the "
+                   "resident's public key (pseudonymous)"}});
   if (!instance) {
     std::fprintf(stderr, "civic-wallet export: %s\n", instance.error().message.c_str());
     return kExitInvalid;
@@ -157,24 +163,7 @@ int RunExport(const AuditOptions& options) {
   if (options.format == "pb") {
     text = contracts::WritePabulib(*instance);
   } else if (options.format == "json") {
-    json meta = json::object();
-    for (const auto& [key, value] : instance->meta) meta[key] = value;
-    meta["budget"] = instance->budget;
-    meta["vote_type"] = std::string(contracts::PabulibVoteTypeName(instance->vote_type));
-    json projects = json::array();
-    for (const contracts::PabulibProject& p : instance->projects) {
-      projects.push_back({{"project_id", p.id}, {"cost", p.cost}, {"name", p.name}, {"votes", p.votes.value_or(0)},
-                          {"selected", p.selected.value_or(0)}});
-    }
-    json votes = json::array();
-    for (const contracts::PabulibVote& v : instance->votes) {
-      json ids = json::array();
-      for (std::uint32_t p : v.projects) ids.push_back(instance->projects[p].id);
-      json vote = {{"voter_id", v.voter_id}, {"vote", std::move(ids)}};
-      if (!v.points.empty()) vote["points"] = v.points;
-      votes.push_back(std::move(vote));
-    }
-    text = json{{"meta", std::move(meta)}, {"projects", std::move(projects)}, {"votes", std::move(votes)}}.dump(1) + "\n";
+    text = node::PabulibToJson(*instance).dump(1) + "\n";
   } else {
     text = "voter_id,project_id,points\n";
     for (const contracts::PabulibVote& v : instance->votes) {

@@ -868,6 +868,31 @@ Result<std::optional<RoundRecord>> BudgetContracts::Round(const KvView& kv, std:
   return Load<RoundRecord>(kv, RoundKey(round_id));
 }
 
+namespace {
+
+// Every record under `prefix` whose key ends in a resident id, ascending by resident.
+template <class Record>
+Result<std::vector<std::pair<ResidentId, Record>>> ScanByResident(const KvView& kv, const Key& prefix, const char* what) {
+  std::vector<std::pair<ResidentId, Record>> out;
+  bool corrupt = false;
+  kv.Scan(prefix, [&](ByteView key, ByteView value) {
+    proto::Result<Record> record = proto::Decode<Record>(value);
+    if (!record || key.size() != prefix.view().size() + ResidentId::kSize) return !(corrupt = true);
+    ResidentId resident;
+    std::copy(key.begin() + static_cast<std::ptrdiff_t>(prefix.view().size()), key.end(), resident.bytes.begin());
+    out.emplace_back(resident, std::move(*record));
+    return true;
+  });
+  if (corrupt) return Reject(TxError::kCorruptState, std::string("a stored ") + what + " does not decode; the database is damaged");
+  return out;
+}
+
+}  // namespace
+
+Result<std::vector<std::pair<ResidentId, ResidentRecord>>> BudgetContracts::Roll(const KvView& kv) const {
+  return ScanByResident<ResidentRecord>(kv, Key("res/"), "resident");
+}
+
 Result<std::vector<std::pair<std::uint64_t, RoundRecord>>> BudgetContracts::Rounds(const KvView& kv) const {
   std::vector<std::pair<std::uint64_t, RoundRecord>> out;
   bool corrupt = false;
@@ -902,19 +927,7 @@ Result<std::optional<BallotRecord>> BudgetContracts::CountedBallot(const KvView&
 
 Result<std::vector<std::pair<ResidentId, BallotRecord>>> BudgetContracts::Ballots(const KvView& kv,
                                                                                    std::uint64_t round_id) const {
-  std::vector<std::pair<ResidentId, BallotRecord>> out;
-  bool corrupt = false;
-  const Key prefix = BallotPrefix(round_id);
-  kv.Scan(prefix, [&](ByteView key, ByteView value) {
-    proto::Result<BallotRecord> record = proto::Decode<BallotRecord>(value);
-    if (!record || key.size() != prefix.view().size() + ResidentId::kSize) return !(corrupt = true);
-    ResidentId resident;
-    std::copy(key.begin() + static_cast<std::ptrdiff_t>(prefix.view().size()), key.end(), resident.bytes.begin());
-    out.emplace_back(resident, std::move(*record));
-    return true;
-  });
-  if (corrupt) return Reject(TxError::kCorruptState, "a stored ballot does not decode; the database is damaged");
-  return out;
+  return ScanByResident<BallotRecord>(kv, BallotPrefix(round_id), "ballot");
 }
 
 Result<std::vector<BallotRecord>> BudgetContracts::ReplacedBallots(const KvView& kv, std::uint64_t round_id,

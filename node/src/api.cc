@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "civic/contracts/round_export.h"
 #include "civic/contracts/tally.h"
 #include "civic/node/admission.h"
 #include "civic/node/clock.h"
@@ -551,7 +552,53 @@ HttpResponse Metrics(ApiContext& context) {
   return response;
 }
 
+// GET /v1/rounds/{id}/export.pb or export.json [?district=D]: a closed round as Pabulib.
+HttpResponse RoundExport(ApiContext& context, std::string_view id_text, std::string_view format, std::string_view query) {
+  const tl::expected<std::uint64_t, HttpResponse> round_id = ParseRoundId(id_text);
+  if (!round_id) return round_id.error();
+  std::optional<std::uint32_t> district;
+  if (!query.empty()) {
+    constexpr std::string_view kDistrict = "district=";
+    const std::optional<std::uint64_t> value =
+        query.starts_with(kDistrict) ? ParseU64(query.substr(kDistrict.size())) : std::nullopt;
+    if (!value || *value > UINT32_MAX) {
+      return JsonError(400, "bad_query", "the only query is ?district=N (0: the city-wide pool)");
+    }
+    district = static_cast<std::uint32_t>(*value);
+  }
+  std::unique_ptr<const contracts::KvView> state = context.ledger->StateSnapshot();
+  const Tip tip = context.ledger->tip();
+  proto::Result<contracts::PabulibInstance> instance = contracts::RoundAsPabulib(
+      *context.contracts, *state, *round_id, district,
+      {{"civic_ledger_tip", std::to_string(tip.height) + " " + proto::ToHex(tip.block_hash)},
+       {"comment", "served by a civic-ledger node from its state; check it with civic-wallet audit and export; "
+                   "voter_id is the resident's public key (pseudonymous)"}});
+  if (!instance) {
+    return instance.error().code == proto::ErrorCode::kIo ? JsonError(500, "corrupt_state", instance.error().message)
+                                                          : JsonError(409, "not_exportable", instance.error().message);
+  }
+  HttpResponse response;
+  if (format == "pb") {
+    response.content_type = "text/plain; charset=utf-8";
+    response.body = contracts::WritePabulib(*instance);
+    response.headers.emplace_back("Content-Disposition",
+                                  "attachment; filename=\"round-" + std::to_string(*round_id) +
+                                      (district ? "-district-" + std::to_string(*district) : std::string()) + ".pb\"");
+  } else {
+    response.body = PabulibToJson(*instance).dump();
+  }
+  return response;
+}
+
 }  // namespace
+
+Api::Api(ApiContext context) : context_(std::move(context)) {
+  if (context_.genesis != nullptr && context_.ledger != nullptr && context_.contracts != nullptr) {
+    page_ = std::make_unique<TallyPage>(*context_.genesis, *context_.ledger, *context_.contracts);
+  }
+}
+
+Api::~Api() = default;
 
 HttpResponse Api::Handle(const HttpRequest& request) {
   const std::string_view target = request.target;
@@ -566,6 +613,9 @@ HttpResponse Api::Handle(const HttpRequest& request) {
   };
 
   if (parts.size() == 1 && parts[0] == "metrics") return get ? Metrics(context_) : wrong_method("GET");
+  if ((parts.empty() || parts[0] != "v1") && page_ != nullptr && get) {
+    if (std::optional<HttpResponse> page = page_->Handle(path)) return std::move(*page);
+  }
   if (parts.empty() || parts[0] != "v1") {
     return NotFound("no such endpoint: " + std::string(path) + " (the API is under /v1; see node/API.md)");
   }
@@ -585,6 +635,12 @@ HttpResponse Api::Handle(const HttpRequest& request) {
   }
   if (parts.size() == 2 && parts[1] == "rounds") return get ? Rounds(context_) : wrong_method("GET");
   if (parts.size() == 3 && parts[1] == "rounds") return get ? RoundInfo(context_, parts[2]) : wrong_method("GET");
+  if (parts.size() == 4 && parts[1] == "rounds" && (parts[3] == "export.pb" || parts[3] == "export.json")) {
+    const std::size_t question = target.find('?');
+    return get ? RoundExport(context_, parts[2], parts[3] == "export.pb" ? "pb" : "json",
+                             question == std::string_view::npos ? std::string_view() : target.substr(question + 1))
+               : wrong_method("GET");
+  }
   if (parts.size() == 5 && parts[1] == "rounds" && parts[3] == "ballots") {
     return get ? ResidentBallot(context_, parts[2], parts[4]) : wrong_method("GET");
   }

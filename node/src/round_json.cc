@@ -126,4 +126,25 @@ proto::Result<std::optional<json>> RoundJson(const contracts::BudgetContracts& c
   return result;
 }
 
+json PabulibToJson(const contracts::PabulibInstance& instance) {
+  json meta = json::object();
+  for (const auto& [key, value] : instance.meta) meta[key] = value;
+  meta["budget"] = instance.budget;
+  meta["vote_type"] = std::string(contracts::PabulibVoteTypeName(instance.vote_type));
+  json projects = json::array();
+  for (const contracts::PabulibProject& p : instance.projects) {
+    projects.push_back({{"project_id", p.id}, {"cost", p.cost}, {"name", p.name}, {"votes", p.votes.value_or(0)},
+                        {"selected", p.selected.value_or(0)}});
+  }
+  json votes = json::array();
+  for (const contracts::PabulibVote& v : instance.votes) {
+    json ids = json::array();
+    for (std::uint32_t p : v.projects) ids.push_back(instance.projects[p].id);
+    json vote = {{"voter_id", v.voter_id}, {"vote", std::move(ids)}};
+    if (!v.points.empty()) vote["points"] = v.points;
+    votes.push_back(std::move(vote));
+  }
+  return json{{"meta", std::move(meta)}, {"projects", std::move(projects)}, {"votes", std::move(votes)}};
+}
+
 }  // namespace civic::node

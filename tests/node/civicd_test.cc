@@ -3,8 +3,11 @@
 // documented error and change nothing; the command line explains itself.
 #include <gtest/gtest.h>
 
+#include <functional>
+
 #include "civic/proto/block.h"
 #include "civic/wallet/keystore.h"
+#include "civic/wallet/receipt.h"
 #include "civic/proto/merkle.h"
 #include "civic/proto/vote.h"
 #include "node_fixture.h"
@@ -162,6 +165,44 @@ TEST_F(Civicd, EveryKindOfTransactionCommitsAndItsReceiptVerifiesOffline) {
   testing::WriteFile(dir_.path() / "forged-cert.json", unsigned_block.dump());
   EXPECT_EQ(wallet((dir_.path() / "forged-cert.json").string()), 3) << "a certificate that does not verify";
   EXPECT_NE(testing::ReadFile(dir_.path() / "wallet.log").find("VALID: transaction " + TxIdHex(ballot)), std::string::npos);
+
+  // Any byte of what the receipt proves with (the transaction, its id, the header, the
+  // certificate, the proof, the genesis hash), changed, and any number off by one: refused,
+  // with a reason. (header_fields is a readable copy the check ignores; the wallet prints the
+  // header it verified.)
+  ASSERT_TRUE(wallet::VerifyReceipt(receipt_reply.body, network_.genesis).has_value());
+  std::size_t tampered = 0;
+  const auto expect_refused = [&](const json& changed, const std::string& what) {
+    ++tampered;
+    const proto::Result<wallet::VerifiedReceipt> verdict = wallet::VerifyReceipt(changed.dump(), network_.genesis);
+    EXPECT_FALSE(verdict.has_value()) << what;
+    if (!verdict) {
+      EXPECT_FALSE(verdict.error().message.empty()) << what;
+    }
+  };
+  const auto flip_each_byte = [&](const std::function<std::string&(json&)>& field, const std::string& name) {
+    json copy = receipt;
+    const proto::Bytes bytes = proto::FromHex(field(copy)).value();
+    for (std::size_t i = 0; i < bytes.size(); ++i) {
+      proto::Bytes changed = bytes;
+      changed[i] ^= 0x01;
+      field(copy) = proto::ToHex(changed);
+      expect_refused(copy, name + " byte " + std::to_string(i));
+    }
+  };
+  for (const char* name : {"tx", "tx_id", "header", "certificate", "genesis_hash"}) {
+    flip_each_byte([name](json& r) -> std::string& { return r[name].get_ref<std::string&>(); }, name);
+  }
+  for (std::size_t step = 0; step < receipt["inclusion_proof"].size(); ++step) {
+    flip_each_byte([step](json& r) -> std::string& { return r["inclusion_proof"][step].get_ref<std::string&>(); },
+                   "inclusion_proof[" + std::to_string(step) + "]");
+  }
+  for (const char* name : {"height", "index", "tx_count"}) {
+    json copy = receipt;
+    copy[name] = copy[name].get<std::uint64_t>() + 1;
+    expect_refused(copy, std::string(name) + " + 1");
+  }
+  EXPECT_GT(tampered, 300u);
 
   // A clean stop, then the ledger replays from genesis to the same app hash.
   const std::string app_hash = Status()["app_hash"];

@@ -7,6 +7,7 @@
 
 #include <fstream>
 
+#include "civic/contracts/pabulib.h"
 #include "civic/wallet/keystore.h"
 #include "node_fixture.h"
 
@@ -32,9 +33,9 @@ class WalletRound : public ::testing::Test {
   void SetUp() override {
     files_ = testing::WriteNodeFiles(dir_.path(), network_.genesis, 0, "");
     node_ = std::make_unique<CivicdProcess>(std::vector<std::string>{"run", "--config", files_.config.string()}, files_.log);
-    const std::uint16_t port = testing::WaitForPort(files_.log);
-    ASSERT_NE(port, 0);
-    url_ = "http://127.0.0.1:" + std::to_string(port);
+    port_ = testing::WaitForPort(files_.log);
+    ASSERT_NE(port_, 0);
+    url_ = "http://127.0.0.1:" + std::to_string(port_);
     ::setenv("CIVIC_TEST_PASSPHRASE", "a test passphrase", 1);
     ASSERT_TRUE(wallet::Create(Key("clerk"), testing::Filled(0xC1), "a test passphrase", wallet::kKdfMinimum).has_value());
     ana_ = proto::ToHex(wallet::Create(Key("ana"), testing::Filled(0x0A), "a test passphrase", wallet::kKdfMinimum).value());
@@ -66,6 +67,7 @@ class WalletRound : public ::testing::Test {
   TestNetwork network_;
   testing::NodeFiles files_;
   std::unique_ptr<CivicdProcess> node_;
+  std::uint16_t port_ = 0;
   std::string url_;
   std::string ana_;
   std::string ben_;
@@ -183,6 +185,14 @@ TEST_F(WalletRound, ClerksAndResidentsRunAWholeRoundWithTheWallet) {
   EXPECT_EQ(off_ballot.code, 3) << off_ballot.out;
   EXPECT_NE(off_ballot.out.find("not on the ballot"), std::string::npos) << off_ballot.out;
 
+  // The public page during voting: turnout per district, never votes per project.
+  const testing::HttpReply voting_page = testing::Http(port_, "GET", "/rounds/1");
+  ASSERT_EQ(voting_page.status, 200) << voting_page.body;
+  EXPECT_NE(voting_page.body.find("voting open"), std::string::npos) << voting_page.body;
+  EXPECT_NE(voting_page.body.find("3 of 3 registered residents have voted"), std::string::npos) << voting_page.body;
+  EXPECT_NE(voting_page.body.find("the river bank is not city land"), std::string::npos);
+  EXPECT_EQ(voting_page.body.find("Votes</th>"), std::string::npos) << "no running counts during voting";
+
   Outcome early = Wallet({"results", "--round", "1", "--node", url_});
   EXPECT_EQ(early.code, 3) << early.out;
   EXPECT_NE(early.out.find("voting phase"), std::string::npos) << early.out;
@@ -218,6 +228,34 @@ TEST_F(WalletRound, ClerksAndResidentsRunAWholeRoundWithTheWallet) {
       << audit.out;
   EXPECT_NE(audit.out.find("VERDICT: PASS"), std::string::npos) << audit.out;
 
+  // The public page once closed: the funded projects, both rules, the anchor block, downloads.
+  const testing::HttpReply index = testing::Http(port_, "GET", "/");
+  ASSERT_EQ(index.status, 200) << index.body;
+  EXPECT_NE(index.body.find("<a href=\"/rounds/1\">Parks and streets</a>"), std::string::npos) << index.body;
+  const testing::HttpReply page = testing::Http(port_, "GET", "/rounds/1");
+  ASSERT_EQ(page.status, 200) << page.body;
+  EXPECT_NE(page.body.find("3 ballots counted"), std::string::npos) << page.body;
+  EXPECT_NE(page.body.find("Spent 90,000 of 100,000"), std::string::npos) << page.body;
+  EXPECT_NE(page.body.find("greedy by number of approvals (for comparison)"), std::string::npos) << page.body;
+  EXPECT_NE(page.body.find("recorded in block " + std::to_string(tally.value("closed_at_height", 0))), std::string::npos)
+      << page.body;
+  EXPECT_NE(page.body.find("/v1/rounds/1/export.pb"), std::string::npos);
+  EXPECT_EQ(testing::Http(port_, "GET", "/rounds/9").status, 404);
+  const testing::HttpReply served_pb = testing::Http(port_, "GET", "/v1/rounds/1/export.pb");
+  ASSERT_EQ(served_pb.status, 200) << served_pb.body;
+  // The same pages in a real browser (headless Chromium): what they say against the API,
+  // axe-core with no violations at normal size and at 200%, nothing loaded from elsewhere, no
+  // JavaScript needed; screenshots go to the build's test-artifacts folder.
+  ASSERT_STRNE(CIVIC_NODEJS, "") << "the browser test needs Node.js: run testnet/install-deps, then reconfigure";
+  const std::filesystem::path browser_dir = std::filesystem::path(CIVIC_SOURCE_DIR) / "tests" / "browser";
+  ASSERT_TRUE(std::filesystem::exists(browser_dir / "node_modules" / "playwright-core"))
+      << "the browser test needs its npm packages: (cd tests/browser && npm ci), or run tests/run";
+  {
+    const std::filesystem::path log = dir_.path() / "browser.log";
+    CivicdProcess browser({(browser_dir / "tally_page.mjs").string(), url_, "1", CIVIC_TEST_ARTIFACTS_DIR}, log, CIVIC_NODEJS);
+    EXPECT_EQ(browser.Wait().value_or(-1), 0) << testing::ReadFile(log);
+  }
+
   // The round as a Pabulib file, from the audited chain; an independent tally of the file
   // funds what the ledger funded.
   Outcome exported = Wallet({"export", "--node", url_, "--genesis", File("genesis.json"), "--round", "1", "--out",
@@ -230,6 +268,16 @@ TEST_F(WalletRound, ClerksAndResidentsRunAWholeRoundWithTheWallet) {
   const json retally = retallied.Json();
   for (const json& id : retally["funded"]) refunded.insert(id.get<std::string>());
   EXPECT_EQ(refunded, (std::set<std::string>{"1", "2", "4"})) << retallied.out;
+  // What the node serves and what the wallet exported from its own audit hold the same
+  // projects and votes (META differs: each says where it comes from).
+  const contracts::PabulibInstance from_node = contracts::ParsePabulib(served_pb.body).value();
+  const contracts::PabulibInstance from_audit = contracts::ParsePabulib(testing::ReadFile(File("round-1.pb"))).value();
+  ASSERT_EQ(from_node.votes.size(), from_audit.votes.size());
+  for (std::size_t i = 0; i < from_node.votes.size(); ++i) {
+    EXPECT_EQ(from_node.votes[i].voter_id, from_audit.votes[i].voter_id);
+    EXPECT_EQ(from_node.votes[i].projects, from_audit.votes[i].projects);
+  }
+  ASSERT_EQ(from_node.projects.size(), from_audit.projects.size());
   Outcome open_round = Wallet({"export", "--node", url_, "--genesis", File("genesis.json"), "--round", "2", "--out",
                                File("round-2.pb")});
   EXPECT_EQ(open_round.code, 3) << open_round.out;

@@ -83,6 +83,8 @@ class BudgetContracts {
   // decode; nullopt if there is none.
   [[nodiscard]] Result<GenesisState> Genesis(const KvView& kv) const;
   [[nodiscard]] Result<std::optional<ResidentRecord>> Resident(const KvView& kv, const proto::ResidentId& id) const;
+  // Every resident ever registered (revoked ones too), ascending by id.
+  [[nodiscard]] Result<std::vector<std::pair<proto::ResidentId, ResidentRecord>>> Roll(const KvView& kv) const;
   [[nodiscard]] Result<std::optional<RoundRecord>> Round(const KvView& kv, std::uint64_t round_id) const;
   // Every round, ascending by id.
   [[nodiscard]] Result<std::vector<std::pair<std::uint64_t, RoundRecord>>> Rounds(const KvView& kv) const;

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -18,6 +19,7 @@
 #include "civic/node/ledger.h"
 #include "civic/node/mempool.h"
 #include "civic/node/p2p.h"
+#include "civic/node/tally_page.h"
 #include "civic/node/tx_tracker.h"
 
 namespace civic::node {
@@ -45,14 +47,18 @@ struct ApiContext {
   std::function<std::uint64_t()> consensus_round;  // the engine's round at its height
 };
 
+// Serves node/API.md under /v1, /metrics, and the public tally page (tally_page.h) at / and
+// /rounds/{id}.
 class Api {
  public:
-  explicit Api(ApiContext context) : context_(std::move(context)) {}
+  explicit Api(ApiContext context);
+  ~Api();
   HttpResponse Handle(const HttpRequest& request);
   ApiContext& context() { return context_; }
 
  private:
   ApiContext context_;
+  std::unique_ptr<TallyPage> page_;  // with a ledger, genesis and contracts
 };
 
 }  // namespace civic::node

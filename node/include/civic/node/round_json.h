@@ -11,6 +11,7 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include "civic/contracts/kv.h"
+#include "civic/contracts/pabulib.h"
 #include "civic/contracts/records.h"
 #include "civic/contracts/state.h"
 #include "civic/node/ledger.h"
@@ -26,5 +27,10 @@ std::string RoundPhase(const contracts::RoundRecord& round, const Tip& tip);
 [[nodiscard]] proto::Result<std::optional<nlohmann::json>> RoundJson(const contracts::BudgetContracts& contracts,
                                                                      const contracts::KvView& state, std::uint64_t round_id,
                                                                      const Tip& tip);
+
+// A Pabulib instance as JSON: {"meta": {...}, "projects": [{project_id, cost, name, votes,
+// selected}], "votes": [{voter_id, vote: [project ids], points?}]}. The JSON download of a
+// round (GET /v1/rounds/{id}/export.json, civic-wallet export --format json).
+nlohmann::json PabulibToJson(const contracts::PabulibInstance& instance);
 
 }  // namespace civic::node

@@ -1,4 +1,4 @@
-#include "civic/wallet/export.h"
+#include "civic/contracts/round_export.h"
 
 #include <algorithm>
 #include <map>
@@ -7,75 +7,72 @@
 #include "civic/contracts/tally.h"
 #include "civic/proto/bytes.h"
 
-namespace civic::wallet {
+namespace civic::contracts {
 namespace {
 
 // The META `rule` as pabulib.org spells the rules it knows.
-std::string PabulibRule(contracts::OutcomeRule rule) {
+std::string PabulibRule(OutcomeRule rule) {
   switch (rule) {
-    case contracts::OutcomeRule::kGreedy:
-    case contracts::OutcomeRule::kGreedyPoints: return "greedy";
-    case contracts::OutcomeRule::kMesCost: return "equalshares";
-    case contracts::OutcomeRule::kMesCostAdd1: return "equalshares/add1";
+    case OutcomeRule::kGreedy:
+    case OutcomeRule::kGreedyPoints: return "greedy";
+    case OutcomeRule::kMesCost: return "equalshares";
+    case OutcomeRule::kMesCostAdd1: return "equalshares/add1";
     // Pabulib's "equalshares" means cost utilities; these have no standard name.
-    case contracts::OutcomeRule::kMesApprovalCount:
-    case contracts::OutcomeRule::kMesApprovalCountAdd1: break;
+    case OutcomeRule::kMesApprovalCount:
+    case OutcomeRule::kMesApprovalCountAdd1: break;
   }
-  return std::string(contracts::OutcomeRuleName(rule));
+  return std::string(OutcomeRuleName(rule));
 }
 
 }  // namespace
 
-proto::Result<contracts::PabulibInstance> RoundAsPabulib(const node::ChainVerifier& chain, std::uint64_t round_id,
-                                                         std::optional<std::uint32_t> district) {
+proto::Result<PabulibInstance> RoundAsPabulib(const BudgetContracts& contracts, const KvView& state, std::uint64_t round_id,
+                                              std::optional<std::uint32_t> district,
+                                              const std::vector<std::pair<std::string, std::string>>& extra_meta) {
   const auto fail = [](const std::string& why) { return proto::Fail(proto::ErrorCode::kInvalidArgument, why); };
-  const auto corrupt = [](const contracts::Rejection& r) { return proto::Fail(proto::ErrorCode::kIo, r.message); };
-  const contracts::BudgetContracts& contracts = chain.contracts();
-  const contracts::KvView& state = chain.state();
-  contracts::Result<std::optional<contracts::RoundRecord>> round = contracts.Round(state, round_id);
+  const auto corrupt = [](const Rejection& r) { return proto::Fail(proto::ErrorCode::kIo, r.message); };
+  Result<std::optional<RoundRecord>> round = contracts.Round(state, round_id);
   if (!round) return corrupt(round.error());
   if (!round->has_value()) return fail("there is no round " + std::to_string(round_id));
-  contracts::Result<std::optional<contracts::TallyRecord>> tally = contracts.Tally(state, round_id);
+  Result<std::optional<TallyRecord>> tally = contracts.Tally(state, round_id);
   if (!tally) return corrupt(tally.error());
   if (!(*round)->closed || !tally->has_value()) {
     return fail("round " + std::to_string(round_id) + " is not closed; a round is exported with its tally, once a clerk closes it");
   }
-  const std::vector<contracts::UnitResult>& units = (*tally)->units;
+  const std::vector<UnitResult>& units = (*tally)->units;
   std::string unit_list;
-  for (const contracts::UnitResult& unit : units) unit_list += (unit_list.empty() ? "" : ", ") + std::to_string(unit.district);
+  for (const UnitResult& unit : units) unit_list += (unit_list.empty() ? "" : ", ") + std::to_string(unit.district);
   if (!district && units.size() != 1) {
     return fail("round " + std::to_string(round_id) + " is tallied per district; choose one with --district (units: " +
                 unit_list + "; 0 is the city-wide pool)");
   }
-  const auto unit = std::find_if(units.begin(), units.end(), [&](const contracts::UnitResult& u) {
+  const auto unit = std::find_if(units.begin(), units.end(), [&](const UnitResult& u) {
     return !district || u.district == *district;
   });
   if (unit == units.end()) {
     return fail("round " + std::to_string(round_id) + " has no unit " + std::to_string(*district) + " (units: " + unit_list + ")");
   }
-  contracts::Result<std::vector<std::pair<std::uint32_t, contracts::ProposalRecord>>> proposals =
+  Result<std::vector<std::pair<std::uint32_t, ProposalRecord>>> proposals =
       contracts.Proposals(state, round_id);
   if (!proposals) return corrupt(proposals.error());
-  contracts::Result<std::vector<std::pair<proto::ResidentId, contracts::BallotRecord>>> ballots =
+  Result<std::vector<std::pair<proto::ResidentId, BallotRecord>>> ballots =
       contracts.Ballots(state, round_id);
   if (!ballots) return corrupt(ballots.error());
 
   const proto::Constitution& constitution = (*round)->constitution;
   const bool cumulative = constitution.ballot_type == proto::BallotType::kCumulative;
-  const auto rule = static_cast<contracts::OutcomeRule>((*tally)->outcome_rule);
-  contracts::PabulibInstance out;
+  const auto rule = static_cast<OutcomeRule>((*tally)->outcome_rule);
+  PabulibInstance out;
   out.budget = unit->budget;
-  out.vote_type = cumulative ? contracts::PabulibVoteType::kCumulative : contracts::PabulibVoteType::kApproval;
+  out.vote_type = cumulative ? PabulibVoteType::kCumulative : PabulibVoteType::kApproval;
   out.meta = {{"description", constitution.title},
-              {"unit", chain.contracts().chain_id().str()},
+              {"unit", contracts.chain_id().str()},
               {"instance", "round " + std::to_string(round_id)},
               {"subunit", unit->district == 0 ? std::string("city-wide") : "district " + std::to_string(unit->district)},
               {"rule", PabulibRule(rule)},
-              {"civic_ledger_rule", std::string(contracts::OutcomeRuleName(rule))},
-              {"civic_ledger_closed_at_height", std::to_string((*tally)->closed_at_height)},
-              {"civic_ledger_audited_tip", std::to_string(chain.tip().height) + " " + proto::ToHex(chain.tip().block_hash)},
-              {"comment", "exported by civic-wallet export from a chain it re-derived from its genesis; voter_id is "
-                          "the resident's public key (pseudonymous)"}};
+              {"civic_ledger_rule", std::string(OutcomeRuleName(rule))},
+              {"civic_ledger_closed_at_height", std::to_string((*tally)->closed_at_height)}};
+  out.meta.insert(out.meta.end(), extra_meta.begin(), extra_meta.end());
   if (units.size() == 1) {
     // The ballot rules hold for the whole ballot, so only when the file holds whole ballots.
     out.min_length = constitution.min_choices;
@@ -84,12 +81,12 @@ proto::Result<contracts::PabulibInstance> RoundAsPabulib(const node::ChainVerifi
   }
 
   std::map<std::uint32_t, std::uint32_t> index;  // proposal id -> project index
-  std::map<std::uint32_t, const contracts::ProposalRecord*> records;
+  std::map<std::uint32_t, const ProposalRecord*> records;
   for (const auto& [id, record] : *proposals) records.emplace(id, &record);
-  for (const contracts::ProjectSupport& support : unit->support) {
+  for (const ProjectSupport& support : unit->support) {
     const auto record = records.find(support.proposal_id);
     if (record == records.end()) return fail("the tally names proposal " + std::to_string(support.proposal_id) + " that is not stored");
-    contracts::PabulibProject project;
+    PabulibProject project;
     project.id = std::to_string(support.proposal_id);
     project.cost = record->second->cost;
     project.name = record->second->proposal.title;
@@ -100,10 +97,10 @@ proto::Result<contracts::PabulibInstance> RoundAsPabulib(const node::ChainVerifi
   }
   for (const auto& [resident, ballot] : *ballots) {
     // Only the ballots the close counted: they are the ones with a spending record.
-    contracts::Result<std::optional<contracts::VoterSpending>> spent = contracts.Spending(state, round_id, resident);
+    Result<std::optional<VoterSpending>> spent = contracts.Spending(state, round_id, resident);
     if (!spent) return corrupt(spent.error());
     if (!spent->has_value()) continue;
-    contracts::PabulibVote vote;
+    PabulibVote vote;
     vote.voter_id = proto::ToHex(resident);
     for (const proto::BallotChoice& choice : ballot.choices) {
       const auto found = index.find(choice.project_id);
@@ -116,4 +113,4 @@ proto::Result<contracts::PabulibInstance> RoundAsPabulib(const node::ChainVerifi
   return out;
 }
 
-}  // namespace civic::wallet
+}  // namespace civic::contracts
