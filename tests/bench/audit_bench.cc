@@ -100,20 +100,15 @@ int Run(std::uint32_t ballots) {
     std::uint64_t time = network.genesis.genesis_time_unix_ms;
     const node::BlockLimits limits{kPerBlock + kProposals, 64 * 1024 * 1024};
     for (const std::vector<proto::Tx>& txs : blocks) {
-      node::Executor executor(*ledger);
-      std::vector<proto::VerifiedTx> candidates;
-      for (const proto::Tx& tx : txs) candidates.push_back(proto::VerifyTx(tx).value());
       std::vector<node::Dropped> dropped;
-      const node::ExecutedBlock block = executor.Build(candidates, time += 1000, network.genesis.validators[0].key,
-                                                       network.genesis.ValidatorSet(), limits, &dropped);
+      const node::ExecutedBlock block = node::testing::BuildAndCommit(*ledger, network, txs, time += 1000, limits, &dropped);
       if (!dropped.empty()) {
         std::fprintf(stderr, "audit_bench: block %llu dropped a transaction: %s\n",
                      static_cast<unsigned long long>(block.block.header.height), dropped[0].reason.message.c_str());
         return 1;
       }
-      Must(executor.Commit(block, node::testing::Certify(network, block.block.header.height, block.hash)).has_value(),
-           "commit");
     }
+    Must(ledger->tip().height == blocks.size(), "committing every block");
     std::printf("built a ledger of %llu blocks: %u residents, %u ballots, round closed, in %.1f s\n",
                 static_cast<unsigned long long>(ledger->tip().height), ballots, ballots, Seconds(build_start));
   }

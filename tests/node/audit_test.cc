@@ -126,14 +126,9 @@ class Audit : public ::testing::Test {
     };
     std::uint64_t time = network_.genesis.genesis_time_unix_ms;
     for (const std::vector<proto::Tx>& txs : blocks) {
-      Executor executor(*ledger);
-      std::vector<proto::VerifiedTx> candidates;
-      for (const proto::Tx& tx : txs) candidates.push_back(proto::VerifyTx(tx).value());
       std::vector<Dropped> dropped;
-      const ExecutedBlock block = executor.Build(candidates, time += 1000, network_.genesis.validators[0].key,
-                                                 network_.genesis.ValidatorSet(), kLimits, &dropped);
+      const ExecutedBlock block = testing::BuildAndCommit(*ledger, network_, txs, time += 1000, kLimits, &dropped);
       ASSERT_TRUE(dropped.empty()) << "block " << block.block.header.height << ": " << dropped[0].reason.message;
-      ASSERT_TRUE(executor.Commit(block, testing::Certify(network_, block.block.header.height, block.hash)).has_value());
     }
     ASSERT_EQ(ledger->tip().height, 9u);
   }

@@ -34,13 +34,7 @@ class LedgerTest : public ::testing::Test {
 
   // Builds and commits a block of `txs`; returns the block.
   ExecutedBlock CommitBlock(Ledger& ledger, const std::vector<proto::Tx>& txs, std::vector<Dropped>* dropped = nullptr) {
-    Executor executor(ledger);
-    std::vector<proto::VerifiedTx> candidates;
-    for (const proto::Tx& tx : txs) candidates.push_back(Verified(tx));
-    ExecutedBlock block = executor.Build(candidates, time_ += 1000, network_.genesis.validators[0].key,
-                                         network_.genesis.ValidatorSet(), kLimits, dropped);
-    EXPECT_TRUE(executor.Commit(block, testing::Certify(network_, block.block.header.height, block.hash)).has_value());
-    return block;
+    return testing::BuildAndCommit(ledger, network_, txs, time_ += 1000, kLimits, dropped);
   }
 
   TempDir dir_;

@@ -29,6 +29,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "civic/node/executor.h"
 #include "civic/node/genesis.h"
 #include "civic/node/key_file.h"
 #include "civic/proto/codec.h"
@@ -189,6 +190,20 @@ inline proto::CommitCertificate Certify(const TestNetwork& network, std::uint64_
   certificate.block_hash = hash;
   certificate.signatures.push_back({0, vote.signature});
   return certificate;
+}
+
+// Builds block tip+1 of `ledger` from `txs` (their signatures checked here) at `time_unix_ms`,
+// proposed and certified by the test network's only validator, and commits it. `dropped` gets
+// what the executor left out (nullptr: nobody asks).
+inline ExecutedBlock BuildAndCommit(Ledger& ledger, const TestNetwork& network, const std::vector<proto::Tx>& txs,
+                                    std::uint64_t time_unix_ms, const BlockLimits& limits, std::vector<Dropped>* dropped) {
+  Executor executor(ledger);
+  std::vector<proto::VerifiedTx> candidates;
+  for (const proto::Tx& tx : txs) candidates.push_back(proto::VerifyTx(tx).value());
+  ExecutedBlock block = executor.Build(candidates, time_unix_ms, network.genesis.validators[0].key,
+                                       network.genesis.ValidatorSet(), limits, dropped);
+  EXPECT_TRUE(executor.Commit(block, Certify(network, block.block.header.height, block.hash)).has_value());
+  return block;
 }
 
 inline std::string TxHex(const proto::Tx& tx) { return proto::ToHex(proto::Encode(tx).value()); }
