@@ -57,17 +57,6 @@ struct RoundOptions {
   std::string resident;
 };
 
-// Reads GET `target` and insists on a 200; `error` says what went wrong otherwise.
-std::optional<json> GetOk(const NodeClient& node, const std::string& target, std::string& error) {
-  unsigned status = 0;
-  std::optional<json> body = GetJson(node, target, error, &status);
-  if (body && status != 200) {
-    error = ErrorText(*body);
-    return std::nullopt;
-  }
-  return body;
-}
-
 // ---- open-round: the round file ----------------------------------------------------------
 
 std::optional<std::uint64_t> UnsignedOf(const json& value) {

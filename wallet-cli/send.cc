@@ -56,6 +56,16 @@ std::string ErrorText(const json& body) {
   return body.dump();
 }
 
+std::optional<json> GetOk(const NodeClient& node, const std::string& target, std::string& error, const std::string& what) {
+  unsigned status = 0;
+  std::optional<json> body = GetJson(node, target, error, &status);
+  if (body && status != 200) {
+    error = (what.empty() ? "" : what + ": ") + ErrorText(*body);
+    return std::nullopt;
+  }
+  return body;
+}
+
 proto::Result<proto::SchnorrKeyPair> UnlockSigner(const SignerOptions& options) {
   const PassphraseSource source = !options.passphrase_file.empty() ? PassphraseSource(PassphraseFromFile{options.passphrase_file})
                                   : !options.passphrase_env.empty() ? PassphraseSource(PassphraseFromEnv{options.passphrase_env})

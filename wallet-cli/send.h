@@ -43,6 +43,11 @@ int Fail(const std::string& message, int code);
 // "code: message" of a node's error body.
 std::string ErrorText(const nlohmann::json& body);
 
+// Reads GET `target` and insists on a 200; `error` says what went wrong otherwise (the node's
+// error text after `what` and ": ", when `what` is given).
+std::optional<nlohmann::json> GetOk(const NodeClient& node, const std::string& target, std::string& error,
+                                    const std::string& what = "");
+
 // Unlocks the keystore of `options` (the passphrase from its file, variable or a prompt).
 [[nodiscard]] proto::Result<proto::SchnorrKeyPair> UnlockSigner(const SignerOptions& options);
 

@@ -307,13 +307,7 @@ std::string BallotSummary(const proto::Ballot& ballot) {
 }
 
 std::optional<json> FetchRound(const NodeClient& node, std::uint64_t round_id, std::string& error) {
-  unsigned status = 0;
-  std::optional<json> round = GetJson(node, "/v1/rounds/" + std::to_string(round_id), error, &status);
-  if (round && status != 200) {
-    error = "round " + std::to_string(round_id) + ": " + ErrorText(*round);
-    return std::nullopt;
-  }
-  return round;
+  return GetOk(node, "/v1/rounds/" + std::to_string(round_id), error, "round " + std::to_string(round_id));
 }
 
 // vote --out FILE: no node needed. The round comes from a file that `civic-wallet round

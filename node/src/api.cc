@@ -553,7 +553,10 @@ HttpResponse Metrics(ApiContext& context) {
 }
 
 // GET /v1/rounds/{id}/export.pb or export.json [?district=D]: a closed round as Pabulib.
-HttpResponse RoundExport(ApiContext& context, std::string_view id_text, std::string_view format, std::string_view query) {
+using ExportCache = OnceCache<std::tuple<std::uint64_t, std::uint64_t, bool>, HttpResponse>;
+
+HttpResponse RoundExport(ApiContext& context, ExportCache& cache, std::string_view id_text, bool pabulib,
+                         std::string_view query) {
   const tl::expected<std::uint64_t, HttpResponse> round_id = ParseRoundId(id_text);
   if (!round_id) return round_id.error();
   std::optional<std::uint32_t> district;
@@ -566,28 +569,34 @@ HttpResponse RoundExport(ApiContext& context, std::string_view id_text, std::str
     }
     district = static_cast<std::uint32_t>(*value);
   }
-  std::unique_ptr<const contracts::KvView> state = context.ledger->StateSnapshot();
-  const Tip tip = context.ledger->tip();
-  proto::Result<contracts::PabulibInstance> instance = contracts::RoundAsPabulib(
-      *context.contracts, *state, *round_id, district,
-      {{"civic_ledger_tip", std::to_string(tip.height) + " " + proto::ToHex(tip.block_hash)},
-       {"comment", "served by a civic-ledger node from its state; check it with civic-wallet audit and export; "
-                   "voter_id is the resident's public key (pseudonymous)"}});
-  if (!instance) {
-    return instance.error().code == proto::ErrorCode::kIo ? JsonError(500, "corrupt_state", instance.error().message)
-                                                          : JsonError(409, "not_exportable", instance.error().message);
-  }
-  HttpResponse response;
-  if (format == "pb") {
-    response.content_type = "text/plain; charset=utf-8";
-    response.body = contracts::WritePabulib(*instance);
-    response.headers.emplace_back("Content-Disposition",
-                                  "attachment; filename=\"round-" + std::to_string(*round_id) +
-                                      (district ? "-district-" + std::to_string(*district) : std::string()) + ".pb\"");
-  } else {
-    response.body = PabulibToJson(*instance).dump();
-  }
-  return response;
+  // Only a closed round exports, and then its export never changes; a failure is not kept.
+  HttpResponse failure;
+  const auto build = [&]() -> ExportCache::Pointer {
+    std::unique_ptr<const contracts::KvView> state = context.ledger->StateSnapshot();
+    proto::Result<contracts::PabulibInstance> instance = contracts::RoundAsPabulib(
+        *context.contracts, *state, *round_id, district,
+        {{"comment", "served by a civic-ledger node from its state; check it with civic-wallet audit and export; "
+                     "voter_id is the resident's public key (pseudonymous)"}});
+    if (!instance) {
+      failure = instance.error().code == proto::ErrorCode::kIo ? JsonError(500, "corrupt_state", instance.error().message)
+                                                               : JsonError(409, "not_exportable", instance.error().message);
+      return nullptr;
+    }
+    auto response = std::make_shared<HttpResponse>();
+    if (pabulib) {
+      response->content_type = "text/plain; charset=utf-8";
+      response->body = contracts::WritePabulib(*instance);
+      response->headers.emplace_back("Content-Disposition",
+                                     "attachment; filename=\"round-" + std::to_string(*round_id) +
+                                         (district ? "-district-" + std::to_string(*district) : std::string()) + ".pb\"");
+    } else {
+      response->body = PabulibToJson(*instance).dump();
+    }
+    return response;
+  };
+  const std::uint64_t unit = district ? *district : std::uint64_t{1} << 32;  // above every district id
+  if (ExportCache::Pointer cached = cache.Get({*round_id, unit, pabulib}, build)) return *cached;
+  return failure;
 }
 
 }  // namespace
@@ -637,7 +646,7 @@ HttpResponse Api::Handle(const HttpRequest& request) {
   if (parts.size() == 3 && parts[1] == "rounds") return get ? RoundInfo(context_, parts[2]) : wrong_method("GET");
   if (parts.size() == 4 && parts[1] == "rounds" && (parts[3] == "export.pb" || parts[3] == "export.json")) {
     const std::size_t question = target.find('?');
-    return get ? RoundExport(context_, parts[2], parts[3] == "export.pb" ? "pb" : "json",
+    return get ? RoundExport(context_, exports_, parts[2], parts[3] == "export.pb",
                              question == std::string_view::npos ? std::string_view() : target.substr(question + 1))
                : wrong_method("GET");
   }

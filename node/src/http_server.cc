@@ -111,6 +111,7 @@ std::optional<http::response<http::string_body>> Build(HttpResponse out, unsigne
     }
     response.set(http::field::content_type, out.content_type);
     response.set(http::field::cache_control, "no-store");
+    response.set("X-Content-Type-Options", "nosniff");  // a browser takes every answer as the type it says
     response.content_length(out.body.size());  // for a HEAD too: the length a GET would get
     response.keep_alive(then == Then::kReadNext);
     if (body == Body::kSend) response.body() = std::move(out.body);

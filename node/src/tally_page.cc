@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <charconv>
 #include <ctime>
+#include <map>
+#include <memory>
+#include <optional>
 #include <set>
 #include <vector>
 
@@ -15,8 +18,6 @@
 
 namespace civic::node {
 namespace {
-
-constexpr std::size_t kCachedRoundsMax = 256;
 
 std::string Escape(std::string_view text) {
   std::string out;
@@ -45,10 +46,19 @@ std::string Number(std::uint64_t n) {
   return out;
 }
 
-// "12.5%" with one decimal, from integers (no floating point needed).
+// "12.5%" with one decimal, from integers (no floating point needed), rounded to nearest, except
+// that 100.0% means all and 0.0% means none: 9,996 of 10,000 is "99.9%", 1 of 10,000 "under 0.1%".
 std::string Percent(std::uint64_t part, std::uint64_t whole) {
-  if (whole == 0) return "–";
-  const std::uint64_t tenths = (part * 1000 + whole / 2) / whole;
+  if (whole == 0) return "not applicable";
+  part = std::min(part, whole);
+  const bool all = part == whole, none = part == 0;
+  while (whole > UINT64_MAX / 2000) {  // keep part * 1000 + whole / 2 in range
+    part /= 2;
+    whole /= 2;
+  }
+  std::uint64_t tenths = (part * 1000 + whole / 2) / whole;
+  if (tenths == 1000 && !all) tenths = 999;
+  if (tenths == 0 && !none) return "under 0.1%";
   return std::to_string(tenths / 10) + "." + std::to_string(tenths % 10) + "%";
 }
 
@@ -74,6 +84,11 @@ std::string RuleDescription(contracts::OutcomeRule rule) {
   return std::string(contracts::OutcomeRuleName(rule));
 }
 
+// The column header's short name for a rule's family.
+std::string RuleFamily(contracts::OutcomeRule rule) {
+  return rule == contracts::OutcomeRule::kGreedy || rule == contracts::OutcomeRule::kGreedyPoints ? "greedy" : "equal shares";
+}
+
 std::string_view BallotTypeText(proto::BallotType type) {
   switch (type) {
     case proto::BallotType::kApproval: return "approval";
@@ -93,7 +108,7 @@ std::string_view ReviewText(contracts::ReviewState review) {
 }
 
 const char* kStyle =
-    "*{box-sizing:border-box}code{overflow-wrap:anywhere}td,th{overflow-wrap:anywhere}td.n{white-space:nowrap}th{hyphens:auto}"
+    "*{box-sizing:border-box}code{overflow-wrap:anywhere}td,th{overflow-wrap:break-word}td.n{white-space:nowrap}th{hyphens:auto}"
     "body{font-family:system-ui,sans-serif;font-size:1rem;line-height:1.5;color:#000;background:#fff;margin:0 auto;"
     "max-width:60rem;padding:1rem}"
     "a{color:#00379e;text-decoration:underline}a:focus{outline:3px solid #000;outline-offset:2px}"
@@ -103,6 +118,7 @@ const char* kStyle =
     ".bar{border:2px solid #000;height:1.5rem;width:100%;max-width:30rem;background:#fff}"
     ".bar>div{height:100%;background:#000}"
     "dt{font-weight:bold}dd{margin:0 0 .5rem 1rem}"
+    "@media (max-width:40rem){td,th{overflow-wrap:anywhere}}"
     "@media (prefers-color-scheme:dark){body{color:#fff;background:#000}a{color:#9cc3ff}a:focus{outline-color:#fff}"
     "th,td{border-color:#fff}.bar{border-color:#fff;background:#000}.bar>div{background:#fff}}";
 
@@ -116,6 +132,11 @@ HttpResponse Html(unsigned status, std::string body) {
   HttpResponse response;
   response.status = status;
   response.content_type = "text/html; charset=utf-8";
+  // The page loads nothing and runs nothing: only its own inline style is allowed.
+  response.headers.emplace_back("Content-Security-Policy",
+                                "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; "
+                                "frame-ancestors 'none'");
+  response.headers.emplace_back("Referrer-Policy", "no-referrer");
   response.body = std::move(body);
   return response;
 }
@@ -140,6 +161,41 @@ std::string DistrictName(const Genesis& genesis, std::uint32_t district) {
     if (d.id == district) return d.name;
   }
   return "District " + std::to_string(district);
+}
+
+struct DistrictRow {
+  std::uint32_t district = 0;
+  std::uint64_t registered = 0;
+  std::uint64_t voted = 0;
+  std::optional<std::uint64_t> funded;  // once closed: the money funded in the district
+};
+
+// One table for turnout during voting and for the closed round, so that "share of the roll"
+// means the same in both: the district's registrations over all districts' registrations (a
+// resident registered in two districts counts in each).
+std::string DistrictTable(const Genesis& genesis, const std::vector<DistrictRow>& rows, const std::string& caption) {
+  std::uint64_t registered = 0, funded = 0;
+  const bool closed = !rows.empty() && rows.front().funded.has_value();
+  for (const DistrictRow& row : rows) {
+    registered += row.registered;
+    funded += row.funded.value_or(0);
+  }
+  std::string out = "<table>\n<caption>" + Escape(caption) + "</caption>\n<thead><tr><th scope=\"col\">District</th>"
+                    "<th scope=\"col\" class=\"n\">Registered</th><th scope=\"col\" class=\"n\">Share of the roll</th>"
+                    "<th scope=\"col\" class=\"n\">Voted</th><th scope=\"col\" class=\"n\">Turnout</th>";
+  if (closed) out += "<th scope=\"col\" class=\"n\">Funded in the district</th><th scope=\"col\" class=\"n\">Share of funding</th>";
+  out += "</tr></thead>\n<tbody>\n";
+  for (const DistrictRow& row : rows) {
+    out += "<tr><th scope=\"row\">" + Escape(DistrictName(genesis, row.district)) + "</th><td class=\"n\">" +
+           Number(row.registered) + "</td><td class=\"n\">" + Percent(row.registered, registered) + "</td><td class=\"n\">" +
+           Number(row.voted) + "</td><td class=\"n\">" + Percent(row.voted, row.registered) + "</td>";
+    if (closed) {
+      out += "<td class=\"n\">" + Number(row.funded.value_or(0)) + "</td><td class=\"n\">" +
+             Percent(row.funded.value_or(0), funded) + "</td>";
+    }
+    out += "</tr>\n";
+  }
+  return out + "</tbody>\n</table>\n";
 }
 
 }  // namespace
@@ -188,8 +244,8 @@ HttpResponse TallyPage::Index() {
 }
 
 HttpResponse TallyPage::Round(std::uint64_t round_id) {
+  const Tip tip = ledger_.tip();  // read first: the snapshot is then at this height or later
   std::unique_ptr<const contracts::KvView> state = ledger_.StateSnapshot();
-  const Tip tip = ledger_.tip();
   contracts::Result<std::optional<contracts::RoundRecord>> record = contracts_.Round(*state, round_id);
   if (!record) return ErrorPage(500, "The ledger state does not read back: " + record.error().message);
   if (!record->has_value()) return ErrorPage(404, "There is no round " + std::to_string(round_id));
@@ -231,7 +287,7 @@ HttpResponse TallyPage::Round(std::uint64_t round_id) {
     for (const auto& [id, p] : *proposals) {
       std::string cost = Number(p.cost);
       if (p.cost != p.proposal.cost) cost += " (proposed " + Number(p.proposal.cost) + ")";
-      body += "<tr><td>" + std::to_string(id) + "</td><td>" + Escape(p.proposal.title) + "</td><td>" +
+      body += "<tr><td>" + std::to_string(id) + "</td><th scope=\"row\">" + Escape(p.proposal.title) + "</th><td>" +
               Escape(DistrictName(genesis_, p.proposal.district)) + "</td><td class=\"n\">" + cost + "</td><td>" +
               std::string(ReviewText(p.review)) + "</td><td>" + Escape(p.review_reason) + "</td></tr>\n";
     }
@@ -239,62 +295,53 @@ HttpResponse TallyPage::Round(std::uint64_t round_id) {
   }
   body += "</section>\n";
 
-  if (round.closed) {
-    body += ClosedResults(round_id, *state);
-  } else if (phase == "voting" || phase == "voting-ended") {
-    // Turnout per district, never running counts: who voted, not for what.
-    // As closing would count them: the current roll, and the ballots that count now.
-    std::map<std::uint32_t, std::pair<std::uint64_t, std::uint64_t>> districts;  // registered, voted
-    contracts::Result<std::vector<std::pair<proto::ResidentId, contracts::ResidentRecord>>> roll = contracts_.Roll(*state);
-    contracts::Result<std::vector<std::pair<proto::ResidentId, contracts::BallotRecord>>> ballots =
-        contracts_.Ballots(*state, round_id);
-    if (!roll || !ballots) return ErrorPage(500, "The ledger state does not read back");
-    std::map<proto::ResidentId, const contracts::ResidentRecord*> current;
-    for (const auto& [id, resident] : *roll) {
-      if (resident.revoked) continue;
-      current.emplace(id, &resident);
-      for (std::uint32_t d : resident.districts) ++districts[d].first;
-    }
-    std::uint64_t total_ballots = 0;
-    for (const auto& [resident, ballot] : *ballots) {
-      const auto found = current.find(resident);
-      if (found == current.end() || contracts::BallotVoidReason(*found->second, ballot)) continue;
-      ++total_ballots;
-      for (std::uint32_t d : found->second->districts) ++districts[d].second;
-    }
-    const std::uint64_t total_registered = current.size();
-    body += "<section aria-labelledby=\"turnout\">\n<h2 id=\"turnout\">Turnout so far</h2>\n<p>" + Number(total_ballots) +
-            " of " + Number(total_registered) + " registered residents have voted (" +
-            Percent(total_ballots, total_registered) +
-            "). How many votes each project has is shown only once the round is closed.</p>\n"
-            "<table>\n<caption>Turnout per district, next to each district's share of registered residents</caption>\n"
-            "<thead><tr><th scope=\"col\">District</th><th scope=\"col\" class=\"n\">Registered</th>"
-            "<th scope=\"col\" class=\"n\">Share of the roll</th><th scope=\"col\" class=\"n\">Voted</th>"
-            "<th scope=\"col\" class=\"n\">Turnout</th></tr></thead>\n<tbody>\n";
-    for (const auto& [d, counts] : districts) {
-      body += "<tr><th scope=\"row\">" + Escape(DistrictName(genesis_, d)) + "</th><td class=\"n\">" + Number(counts.first) +
-              "</td><td class=\"n\">" + Percent(counts.first, total_registered) + "</td><td class=\"n\">" +
-              Number(counts.second) + "</td><td class=\"n\">" + Percent(counts.second, counts.first) + "</td></tr>\n";
-    }
-    body += "</tbody>\n</table>\n</section>\n";
+  if (round.closed || phase == "voting" || phase == "voting-ended") {
+    const std::shared_ptr<const std::string> section =
+        round.closed ? closed_results_.Get(round_id, [&] { return ClosedResults(round_id, *state); })
+                     : turnout_.Get({round_id, tip.height}, [&] { return Turnout(round_id, *state); });
+    if (section == nullptr) return ErrorPage(500, "The ledger state does not read back");
+    body += *section;
   }
   body += "</main>\n";
   return Html(200, Page(c.title + ": round " + std::to_string(round_id), body));
 }
 
-std::string TallyPage::ClosedResults(std::uint64_t round_id, const contracts::KvView& state) {
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    const auto cached = closed_results_.find(round_id);
-    if (cached != closed_results_.end()) return cached->second;
+std::shared_ptr<const std::string> TallyPage::Turnout(std::uint64_t round_id, const contracts::KvView& state) {
+  // Turnout per district, never running counts: who voted, not for what. As closing would
+  // count them: the current roll, and the ballots that count now.
+  std::map<std::uint32_t, std::pair<std::uint64_t, std::uint64_t>> districts;  // registered, voted
+  contracts::Result<std::vector<std::pair<proto::ResidentId, contracts::ResidentRecord>>> roll = contracts_.Roll(state);
+  contracts::Result<std::vector<std::pair<proto::ResidentId, contracts::BallotRecord>>> ballots =
+      contracts_.Ballots(state, round_id);
+  if (!roll || !ballots) return nullptr;
+  std::map<proto::ResidentId, const contracts::ResidentRecord*> current;
+  for (const auto& [id, resident] : *roll) {
+    if (resident.revoked) continue;
+    current.emplace(id, &resident);
+    for (std::uint32_t d : resident.districts) ++districts[d].first;
   }
+  std::uint64_t total_ballots = 0;
+  for (const auto& [resident, ballot] : *ballots) {
+    const auto found = current.find(resident);
+    if (found == current.end() || contracts::BallotVoidReason(*found->second, ballot)) continue;
+    ++total_ballots;
+    for (std::uint32_t d : found->second->districts) ++districts[d].second;
+  }
+  std::vector<DistrictRow> rows;
+  for (const auto& [d, counts] : districts) rows.push_back({d, counts.first, counts.second, std::nullopt});
+  return std::make_shared<const std::string>(
+      "<section aria-labelledby=\"turnout\">\n<h2 id=\"turnout\">Turnout so far</h2>\n<p>" + Number(total_ballots) +
+      " of " + Number(current.size()) + " registered residents have voted (" + Percent(total_ballots, current.size()) +
+      "). How many votes each project has is shown only once the round is closed.</p>\n" +
+      DistrictTable(genesis_, rows, "Turnout per district, next to each district's share of the roll") + "</section>\n");
+}
+
+std::shared_ptr<const std::string> TallyPage::ClosedResults(std::uint64_t round_id, const contracts::KvView& state) {
   contracts::Result<std::optional<contracts::TallyRecord>> stored = contracts_.Tally(state, round_id);
   contracts::Result<std::vector<std::pair<std::uint32_t, contracts::ProposalRecord>>> proposals =
       contracts_.Proposals(state, round_id);
   contracts::Result<std::optional<contracts::RoundRecord>> round = contracts_.Round(state, round_id);
-  if (!stored || !stored->has_value() || !proposals || !round || !round->has_value()) {
-    return "<p>The stored tally does not read back.</p>\n";
-  }
+  if (!stored || !stored->has_value() || !proposals || !round || !round->has_value()) return nullptr;
   const contracts::TallyRecord& tally = **stored;
   std::map<std::uint32_t, const contracts::ProposalRecord*> by_id;
   for (const auto& [id, p] : *proposals) by_id.emplace(id, &p);
@@ -336,14 +383,16 @@ std::string TallyPage::ClosedResults(std::uint64_t round_id, const contracts::Kv
     out += "<section aria-labelledby=\"" + id + "\">\n<h3 id=\"" + id + "\">" + Escape(unit_name) + "</h3>\n";
     const std::uint64_t percent = unit.budget == 0 ? 0 : unit.spent * 100 / unit.budget;
     out += "<p>Spent " + Number(unit.spent) + " of " + Number(unit.budget) + " (" + Percent(unit.spent, unit.budget) + "), by " +
-           Number(unit.voters) + " voters.</p>\n<div class=\"bar\" role=\"img\" aria-label=\"Budget spent: " +
-           Percent(unit.spent, unit.budget) + "\"><div style=\"width:" + std::to_string(percent) + "%\"></div></div>\n";
+           Number(unit.voters) + " voters.</p>\n<div class=\"bar\" aria-hidden=\"true\"><div style=\"width:" +
+           std::to_string(percent) + "%\"></div></div>\n";
+    out += "<p>This round's rule: " + Escape(RuleDescription(rule)) + ". For comparison, the same ballots under " +
+           Escape(RuleDescription(other)) + ".</p>\n";
     out += "<table>\n<caption>Projects in " + Escape(unit_name) + ": votes and what each rule funds</caption>\n<thead><tr>"
            "<th scope=\"col\">No.</th><th scope=\"col\">Title</th><th scope=\"col\" class=\"n\">Cost</th>"
            "<th scope=\"col\" class=\"n\">Votes</th>" +
-           std::string(points ? "<th scope=\"col\" class=\"n\">Points</th>" : "") + "<th scope=\"col\">Funded under " +
-           Escape(RuleDescription(rule)) + " (this round's rule)</th><th scope=\"col\">Funded under " +
-           Escape(RuleDescription(other)) + " (for comparison)</th></tr></thead>\n<tbody>\n";
+           std::string(points ? "<th scope=\"col\" class=\"n\">Points</th>" : "") + "<th scope=\"col\">Funded: " +
+           RuleFamily(rule) + " (this round's rule)</th><th scope=\"col\">Funded: " + RuleFamily(other) +
+           " (comparison)</th></tr></thead>\n<tbody>\n";
     std::vector<contracts::ProjectSupport> support = unit.support;
     std::stable_sort(support.begin(), support.end(), [](const auto& a, const auto& b) { return a.approvals > b.approvals; });
     for (const contracts::ProjectSupport& s : support) {
@@ -352,11 +401,11 @@ std::string TallyPage::ClosedResults(std::uint64_t round_id, const contracts::Kv
       const std::string funded = order == unit.funded_in_order.end()
                                      ? "no"
                                      : "yes (chosen " + std::to_string(order - unit.funded_in_order.begin() + 1) + ")";
-      out += "<tr><td>" + std::to_string(s.proposal_id) + "</td><td>" +
-             (found == by_id.end() ? std::string("?") : Escape(found->second->proposal.title)) + "</td><td class=\"n\">" +
-             (found == by_id.end() ? std::string("?") : Number(found->second->cost)) + "</td><td class=\"n\">" +
+      out += "<tr><td>" + std::to_string(s.proposal_id) + "</td><th scope=\"row\">" +
+             (found == by_id.end() ? std::string("unknown") : Escape(found->second->proposal.title)) + "</th><td class=\"n\">" +
+             (found == by_id.end() ? std::string("unknown") : Number(found->second->cost)) + "</td><td class=\"n\">" +
              Number(s.approvals) + "</td>" + (points ? "<td class=\"n\">" + Number(s.points) + "</td>" : std::string()) +
-             "<td>" + funded + "</td><td>" + (other_ok ? (other_funded.count(s.proposal_id) != 0 ? "yes" : "no") : "–") +
+             "<td>" + funded + "</td><td>" + (other_ok ? (other_funded.count(s.proposal_id) != 0 ? "yes" : "no") : "not computed") +
              "</td></tr>\n";
     }
     out += "</tbody>\n</table>\n";
@@ -366,30 +415,14 @@ std::string TallyPage::ClosedResults(std::uint64_t round_id, const contracts::Kv
            std::to_string(round_id) + "/export.json" + query + "\">JSON</a>.</p>\n</section>\n";
   }
   if (!tally.districts.empty()) {
-    std::uint64_t registered = 0, funded = 0;
-    for (const contracts::DistrictSummary& d : tally.districts) {
-      registered += d.registered;
-      funded += d.funded;
-    }
-    out += "<section aria-labelledby=\"districts\">\n<h3 id=\"districts\">Per district</h3>\n<table>\n<caption>Turnout and "
-           "funding per district, next to each district's share of registered residents</caption>\n<thead><tr>"
-           "<th scope=\"col\">District</th><th scope=\"col\" class=\"n\">Registered</th><th scope=\"col\" class=\"n\">Share of "
-           "the roll</th><th scope=\"col\" class=\"n\">Voted</th><th scope=\"col\" class=\"n\">Turnout</th>"
-           "<th scope=\"col\" class=\"n\">Funded in the district</th><th scope=\"col\" class=\"n\">Share of funding</th>"
-           "</tr></thead>\n<tbody>\n";
-    for (const contracts::DistrictSummary& d : tally.districts) {
-      out += "<tr><th scope=\"row\">" + Escape(DistrictName(genesis_, d.district)) + "</th><td class=\"n\">" +
-             Number(d.registered) + "</td><td class=\"n\">" + Percent(d.registered, registered) + "</td><td class=\"n\">" +
-             Number(d.ballots) + "</td><td class=\"n\">" + Percent(d.ballots, d.registered) + "</td><td class=\"n\">" +
-             Number(d.funded) + "</td><td class=\"n\">" + Percent(d.funded, funded) + "</td></tr>\n";
-    }
-    out += "</tbody>\n</table>\n<p>City-wide projects are not located in a district and are not counted here.</p>\n"
-           "</section>\n";
+    std::vector<DistrictRow> rows;
+    for (const contracts::DistrictSummary& d : tally.districts) rows.push_back({d.district, d.registered, d.ballots, d.funded});
+    out += "<section aria-labelledby=\"districts\">\n<h3 id=\"districts\">Per district</h3>\n" +
+           DistrictTable(genesis_, rows, "Turnout and funding per district, next to each district's share of the roll") +
+           "<p>City-wide projects are not located in a district and are not counted here.</p>\n</section>\n";
   }
   out += "</section>\n";
-  std::lock_guard<std::mutex> lock(mutex_);
-  if (closed_results_.size() < kCachedRoundsMax) closed_results_.emplace(round_id, out);
-  return out;
+  return std::make_shared<const std::string>(std::move(out));
 }
 
 }  // namespace civic::node

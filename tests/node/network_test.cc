@@ -21,6 +21,9 @@ using namespace civic::node::testing;
 using nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
+// Debian's faketime (libfaketime): runs a program with its wall clock shifted.
+constexpr const char* kFaketime = "/usr/bin/faketime";
+
 // A network of civicd processes written by WriteTestnet.
 class Cluster {
  public:
@@ -82,11 +85,18 @@ class Cluster {
   std::uint16_t http(std::size_t i) const { return nodes_[i].http_port; }
   std::filesystem::path log(std::size_t i) const { return nodes_[i].dir / "civicd.log"; }
 
-  // `binary`: civicd, or civicd-byzantine for a validator that equivocates.
-  void Start(std::size_t i, const std::string& binary = CIVICD_BINARY) {
+  // `binary`: civicd, or civicd-byzantine for a validator that equivocates. `clock_offset`
+  // (e.g. "+300" seconds) runs it under faketime, so that its wall clock is that far off;
+  // its monotonic clock (timeouts) is left alone.
+  void Start(std::size_t i, const std::string& binary = CIVICD_BINARY, const std::string& clock_offset = "") {
     const std::size_t offset = std::filesystem::exists(log(i)) ? std::filesystem::file_size(log(i)) : 0;
-    processes_[i] = std::make_unique<CivicdProcess>(
-        std::vector<std::string>{"run", "--config", (nodes_[i].dir / "civicd.toml").string()}, log(i), binary);
+    std::vector<std::string> args = {"run", "--config", (nodes_[i].dir / "civicd.toml").string()};
+    std::string program = binary;
+    if (!clock_offset.empty()) {
+      args.insert(args.begin(), {"-m", "--exclude-monotonic", "-f", clock_offset, binary});
+      program = kFaketime;
+    }
+    processes_[i] = std::make_unique<CivicdProcess>(args, log(i), program);
     EXPECT_EQ(WaitForPort(log(i), offset), http(i)) << nodes_[i].name;
   }
   void StartAll() {
@@ -428,6 +438,55 @@ TEST(Network, PeerSendingGarbageOrOversizedFramesOrNothingIsDropped) {
   // 3. Meanwhile, and after, the validators go on.
   const std::uint64_t height = cluster.Height(0);
   EXPECT_TRUE(cluster.WaitForHeight(3, height + 2));
+}
+
+}  // namespace
+}  // namespace civic::node
+
+namespace civic::node {
+namespace {
+
+// A validator whose clock is minutes off cannot move block times. A block's time must follow
+// its parent's and be at most 10 s ahead of each validating node's own clock (node/src/node.cc,
+// kBlockTimeDriftMaxMs). Validator 2 runs 5 minutes behind and validator 3 five minutes ahead
+// (faketime shifts their wall clocks, nothing else). The one behind proposes blocks 1 ms after
+// their parent, which everyone accepts; the one ahead proposes blocks that the others refuse,
+// so its turns pass to the next round. The chain goes on, and every block time is later than
+// its parent's and not ahead of the real clock by more than the allowed drift.
+TEST(Network, ValidatorsWhoseClocksAreMinutesOffCannotPushBlockTimes) {
+  ASSERT_TRUE(std::filesystem::exists(kFaketime)) << "this test needs faketime: run testnet/install-deps";
+  // An ASan build must be told that libfaketime is loaded before its runtime.
+  const char* asan = std::getenv("ASAN_OPTIONS");
+  ::setenv("ASAN_OPTIONS", (std::string(asan != nullptr ? asan : "") + ":verify_asan_link_order=0").c_str(), 1);
+  TestNetwork network;
+  Cluster cluster(network, 4, 0);
+  cluster.Start(0);
+  cluster.Start(1);
+  cluster.Start(2, CIVICD_BINARY, "-300");
+  cluster.Start(3, CIVICD_BINARY, "+300");
+  Load load(network, cluster, 20'000, {0, 1, 2, 3});
+  EXPECT_TRUE(cluster.WaitForHeight(0, 16, std::chrono::seconds(120)));
+  load.Finish();
+  EXPECT_EQ(load.Committed(), load.accepted()) << "skewed clocks lose nothing";
+  const std::uint64_t height = cluster.Height(0);
+  for (std::size_t i = 0; i < cluster.size(); ++i) EXPECT_TRUE(cluster.WaitForHeight(i, height)) << i;
+  cluster.ExpectAgreement();
+
+  const std::uint64_t now = NowUnixMs();  // this test's clock is the real one
+  std::uint64_t previous = 0;
+  std::map<std::string, int> proposed;  // proposer key -> committed blocks
+  for (std::uint64_t h = 1; h <= height; ++h) {
+    const json header = Http(cluster.http(0), "GET", "/v1/blocks/" + std::to_string(h)).Json()["header"];
+    const std::uint64_t time = header.value("time_unix_ms", std::uint64_t{0});
+    EXPECT_GT(time, previous) << "block " << h << " is not later than its parent";
+    EXPECT_LE(time, now + 10'000) << "block " << h << " is ahead of the real clock";
+    previous = time;
+    ++proposed[header.value("proposer", "")];
+  }
+  EXPECT_EQ(proposed.count(proto::ToHex(cluster.node(3).key)), 0u) << "a block of the validator 5 minutes ahead was committed";
+  EXPECT_GT(proposed[proto::ToHex(cluster.node(2).key)], 0) << "the validator 5 minutes behind still gets its blocks in";
+  EXPECT_NE(ReadFile(cluster.log(0)).find("beyond what this node's clock allows"), std::string::npos)
+      << "the honest validators say why they refuse the blocks from the future";
 }
 
 }  // namespace

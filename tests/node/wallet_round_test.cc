@@ -63,6 +63,18 @@ class WalletRound : public ::testing::Test {
 
   void WriteText(const std::string& name, const std::string& text) const { std::ofstream(File(name)) << text; }
 
+  // tests/browser/tally_page.mjs on round 1; its screenshots are named after `phase`.
+  void RunBrowserTest(const std::string& phase) {
+    ASSERT_STRNE(CIVIC_NODEJS, "") << "the browser test needs Node.js: run testnet/install-deps, then reconfigure";
+    const std::filesystem::path browser_dir = std::filesystem::path(CIVIC_SOURCE_DIR) / "tests" / "browser";
+    ASSERT_TRUE(std::filesystem::exists(browser_dir / "node_modules" / "playwright-core"))
+        << "the browser test needs its npm packages: (cd tests/browser && npm ci), or run tests/run";
+    const std::filesystem::path log = dir_.path() / ("browser-" + phase + ".log");
+    CivicdProcess browser({(browser_dir / "tally_page.mjs").string(), url_, "1", CIVIC_TEST_ARTIFACTS_DIR, phase}, log,
+                          CIVIC_NODEJS);
+    EXPECT_EQ(browser.Wait().value_or(-1), 0) << testing::ReadFile(log);
+  }
+
   TempDir dir_;
   TestNetwork network_;
   testing::NodeFiles files_;
@@ -121,7 +133,7 @@ TEST_F(WalletRound, ClerksAndResidentsRunAWholeRoundWithTheWallet) {
   // Proposals: 1 and 2 by Ana (city-wide), 3 by Ana (to be refused), 4 by Ben in South.
   const std::vector<std::tuple<std::string, std::string, std::string, std::string>> projects = {
       {"ana", "Benches on the square", "30000", "0"},
-      {"ana", "Trees on Elm Street", "40000", "0"},
+      {"ana", "Trees & shade <Elm Street> \"green\"", "40000", "0"},  // markup characters, shown as text
       {"ana", "A bridge over the river", "90000", "0"},
       {"ben", "South playground", "20000", "0"}};
   for (const auto& [who, title, cost, district] : projects) {
@@ -192,6 +204,11 @@ TEST_F(WalletRound, ClerksAndResidentsRunAWholeRoundWithTheWallet) {
   EXPECT_NE(voting_page.body.find("3 of 3 registered residents have voted"), std::string::npos) << voting_page.body;
   EXPECT_NE(voting_page.body.find("the river bank is not city land"), std::string::npos);
   EXPECT_EQ(voting_page.body.find("Votes</th>"), std::string::npos) << "no running counts during voting";
+  EXPECT_NE(voting_page.body.find("Trees &amp; shade &lt;Elm Street&gt; &quot;green&quot;"), std::string::npos);
+  // The same in a real browser (headless Chromium): what it says against the API, axe-core
+  // with no violations (light and dark, and at 200%), nothing loaded from elsewhere, no
+  // JavaScript needed; screenshots go to the build's test-artifacts folder.
+  RunBrowserTest("voting");
 
   Outcome early = Wallet({"results", "--round", "1", "--node", url_});
   EXPECT_EQ(early.code, 3) << early.out;
@@ -236,25 +253,15 @@ TEST_F(WalletRound, ClerksAndResidentsRunAWholeRoundWithTheWallet) {
   ASSERT_EQ(page.status, 200) << page.body;
   EXPECT_NE(page.body.find("3 ballots counted"), std::string::npos) << page.body;
   EXPECT_NE(page.body.find("Spent 90,000 of 100,000"), std::string::npos) << page.body;
-  EXPECT_NE(page.body.find("greedy by number of approvals (for comparison)"), std::string::npos) << page.body;
+  EXPECT_NE(page.body.find("For comparison, the same ballots under greedy by number of approvals"), std::string::npos)
+      << page.body;
   EXPECT_NE(page.body.find("recorded in block " + std::to_string(tally.value("closed_at_height", 0))), std::string::npos)
       << page.body;
   EXPECT_NE(page.body.find("/v1/rounds/1/export.pb"), std::string::npos);
   EXPECT_EQ(testing::Http(port_, "GET", "/rounds/9").status, 404);
   const testing::HttpReply served_pb = testing::Http(port_, "GET", "/v1/rounds/1/export.pb");
   ASSERT_EQ(served_pb.status, 200) << served_pb.body;
-  // The same pages in a real browser (headless Chromium): what they say against the API,
-  // axe-core with no violations at normal size and at 200%, nothing loaded from elsewhere, no
-  // JavaScript needed; screenshots go to the build's test-artifacts folder.
-  ASSERT_STRNE(CIVIC_NODEJS, "") << "the browser test needs Node.js: run testnet/install-deps, then reconfigure";
-  const std::filesystem::path browser_dir = std::filesystem::path(CIVIC_SOURCE_DIR) / "tests" / "browser";
-  ASSERT_TRUE(std::filesystem::exists(browser_dir / "node_modules" / "playwright-core"))
-      << "the browser test needs its npm packages: (cd tests/browser && npm ci), or run tests/run";
-  {
-    const std::filesystem::path log = dir_.path() / "browser.log";
-    CivicdProcess browser({(browser_dir / "tally_page.mjs").string(), url_, "1", CIVIC_TEST_ARTIFACTS_DIR}, log, CIVIC_NODEJS);
-    EXPECT_EQ(browser.Wait().value_or(-1), 0) << testing::ReadFile(log);
-  }
+  RunBrowserTest("closed");
 
   // The round as a Pabulib file, from the audited chain; an independent tally of the file
   // funds what the ledger funded.

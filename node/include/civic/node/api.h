@@ -11,6 +11,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "civic/node/executor.h"
@@ -18,6 +19,7 @@
 #include "civic/node/http_server.h"
 #include "civic/node/ledger.h"
 #include "civic/node/mempool.h"
+#include "civic/node/once_cache.h"
 #include "civic/node/p2p.h"
 #include "civic/node/tally_page.h"
 #include "civic/node/tx_tracker.h"
@@ -59,6 +61,8 @@ class Api {
  private:
   ApiContext context_;
   std::unique_ptr<TallyPage> page_;  // with a ledger, genesis and contracts
+  // A closed round's export never changes: built once per (round, unit, is Pabulib).
+  OnceCache<std::tuple<std::uint64_t, std::uint64_t, bool>, HttpResponse> exports_{64};
 };
 
 }  // namespace civic::node

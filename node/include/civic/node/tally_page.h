@@ -15,16 +15,17 @@
 #pragma once
 
 #include <cstdint>
-#include <map>
-#include <mutex>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "civic/contracts/state.h"
 #include "civic/node/genesis.h"
 #include "civic/node/http_server.h"
 #include "civic/node/ledger.h"
+#include "civic/node/once_cache.h"
 
 namespace civic::node {
 
@@ -39,14 +40,18 @@ class TallyPage {
  private:
   HttpResponse Index();
   HttpResponse Round(std::uint64_t round_id);
-  // The results section of a closed round: it never changes, so it is rendered once.
-  std::string ClosedResults(std::uint64_t round_id, const contracts::KvView& state);
+  // The results section of a closed round (nullptr if the state does not read back).
+  std::shared_ptr<const std::string> ClosedResults(std::uint64_t round_id, const contracts::KvView& state);
+  // The turnout section of a round in voting (nullptr if the state does not read back).
+  std::shared_ptr<const std::string> Turnout(std::uint64_t round_id, const contracts::KvView& state);
 
   const Genesis& genesis_;
   const Ledger& ledger_;
   const contracts::BudgetContracts& contracts_;
-  std::mutex mutex_;
-  std::map<std::uint64_t, std::string> closed_results_;  // bounded by kCachedRoundsMax
+  // Anyone may ask for a page, so what takes work is computed once: a closed round's results
+  // never change; turnout is computed once per round and block height.
+  OnceCache<std::uint64_t, std::string> closed_results_{256};
+  OnceCache<std::pair<std::uint64_t, std::uint64_t>, std::string> turnout_{64};  // (round, height)
 };
 
 }  // namespace civic::node
