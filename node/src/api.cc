@@ -544,6 +544,9 @@ HttpResponse Metrics(ApiContext& context) {
     metric("civic_http_connections_open", "gauge", "Open HTTP connections.", stats->connections_open.load());
     metric("civic_http_connections_refused_total", "counter", "Connections refused over the limit.",
            stats->connections_refused.load());
+    metric("civic_http_connections_evicted_total", "counter",
+           "Connections closed at the limit to make room (the one waiting longest for a request).",
+           stats->connections_evicted.load());
     metric("civic_http_idle_timeouts_total", "counter", "Connections closed for idling.", stats->idle_timeouts.load());
   }
   HttpResponse response;

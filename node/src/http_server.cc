@@ -6,9 +6,14 @@
 // thread at a time and needs no lock. The handler runs on the session's strand.
 //
 // Invariants:
-//  - stats.connections_open counts the admitted Sessions alive, and never exceeds
-//    limits.connections_max: admission is decided on the acceptor's strand only, so the
-//    check-then-increment cannot race (closing sessions only ever lower the count).
+//  - stats.connections_open counts the admitted Sessions alive. Admission is decided on the
+//    acceptor's strand only, so the check-then-increment cannot race. At connections_max, a
+//    newcomer takes the place of the connection that has been waiting longest for (the rest
+//    of) a request: silent and trickling connections cannot lock others out, while one whose
+//    request is being handled or answered is not chosen. The evicted session counts as open
+//    until its strand has closed it (`evicting`), and evictions in flight are bounded by
+//    connections_max, so connections_open never exceeds twice connections_max. With nobody to
+//    evict (every connection busy), the newcomer gets a 503.
 //  - every socket operation of a session runs under a deadline (tcp_stream::expires_after), so
 //    no client holds a session longer than idle_timeout per request, plus the linger.
 //  - once Stop() has set `stopping` under the registry lock, no session registers any more, so
@@ -29,6 +34,7 @@
 #include <optional>
 #include <string_view>
 #include <thread>
+#include <vector>
 
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/io_context.hpp>
@@ -81,6 +87,7 @@ struct Shared {
   const HttpHandler handler;
   HttpServerStats stats;
   std::atomic<std::uint32_t> refusing{0};  // refused connections still writing their 503
+  std::atomic<std::uint32_t> evicting{0};  // evicted sessions not yet closed and destroyed
   std::mutex mutex;                        // guards the two below
   bool stopping = false;
   std::map<std::uint64_t, std::weak_ptr<Session>> sessions;
@@ -151,6 +158,7 @@ class Session : public std::enable_shared_from_this<Session> {
       std::lock_guard lock(shared_.mutex);
       shared_.sessions.erase(id_);
     }
+    if (evicted_.load()) --shared_.evicting;
     if (admission_ == Admission::kServe) {
       --shared_.stats.connections_open;
     } else {
@@ -159,6 +167,18 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   std::uint64_t id() const { return id_; }
+
+  // When this session began waiting for its current request (steady clock, ns), or 0 if it is
+  // not waiting for one (being handled or answered, refused, or already evicted). Any thread.
+  std::int64_t waiting_since() const { return evicted_.load() ? 0 : waiting_since_.load(); }
+
+  // Makes room for a newcomer: closes this session. Any thread; once.
+  void Evict() {
+    if (evicted_.exchange(true)) return;
+    ++shared_.evicting;
+    ++shared_.stats.connections_evicted;
+    Close();
+  }
 
   void Start() {
     net::dispatch(stream_.get_executor(), [self = shared_from_this()] {
@@ -182,10 +202,12 @@ class Session : public std::enable_shared_from_this<Session> {
     // One deadline for the whole request, not per read: a client trickling one byte a second
     // (slowloris) is cut off as surely as a silent one.
     stream_.expires_after(IdleTimeout(shared_.limits));
+    waiting_since_ = std::max<std::int64_t>(1, std::chrono::steady_clock::now().time_since_epoch().count());
     http::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&Session::OnRead, shared_from_this()));
   }
 
   void OnRead(beast::error_code ec, std::size_t /*bytes*/) {
+    waiting_since_ = 0;
     if (ec == beast::error::timeout) {  // tcp_stream has already closed the socket
       ++shared_.stats.idle_timeouts;
       return;
@@ -269,6 +291,8 @@ class Session : public std::enable_shared_from_this<Session> {
   beast::tcp_stream stream_;
   const Admission admission_;
   const std::uint64_t id_;
+  std::atomic<std::int64_t> waiting_since_{0};  // see waiting_since()
+  std::atomic<bool> evicted_{false};
   std::string remote_;
   beast::flat_buffer buffer_;  // may hold the start of a pipelined next request
   std::optional<http::request_parser<http::string_body>> parser_;
@@ -350,9 +374,36 @@ class HttpServerImpl final : public HttpServer {
     Accept();
   }
 
+  // At the limit: evicts the session that has waited longest for a request, if there is one.
+  bool MakeRoom() {
+    if (shared_.evicting.load() >= shared_.limits.connections_max) return false;
+    std::vector<std::shared_ptr<Session>> alive;
+    {
+      std::lock_guard lock(shared_.mutex);
+      alive.reserve(shared_.sessions.size());
+      for (const auto& [id, weak] : shared_.sessions) {
+        if (std::shared_ptr<Session> session = weak.lock()) alive.push_back(std::move(session));
+      }
+    }
+    // Outside the lock from here: the last reference to a session may go with `alive`, and
+    // ~Session takes the lock.
+    Session* oldest = nullptr;
+    std::int64_t oldest_since = 0;
+    for (const std::shared_ptr<Session>& session : alive) {
+      const std::int64_t since = session->waiting_since();
+      if (since != 0 && (oldest == nullptr || since < oldest_since)) {
+        oldest = session.get();
+        oldest_since = since;
+      }
+    }
+    if (oldest == nullptr) return false;
+    oldest->Evict();
+    return true;
+  }
+
   void Admit(tcp::socket socket) {
     Admission admission = Admission::kServe;
-    if (shared_.stats.connections_open.load() >= shared_.limits.connections_max) {
+    if (shared_.stats.connections_open.load() - shared_.evicting.load() >= shared_.limits.connections_max && !MakeRoom()) {
       // The 503s in flight are bounded too; past that a connection is closed unanswered.
       if (shared_.refusing.load() >= shared_.limits.connections_max) {
         ++shared_.stats.connections_refused;
@@ -367,7 +418,7 @@ class HttpServerImpl final : public HttpServer {
       shared_.sessions.emplace(session->id(), session);
     }
     session->Start();
-    CIVIC_ASSERT(shared_.stats.connections_open.load() <= shared_.limits.connections_max);
+    CIVIC_ASSERT(shared_.stats.connections_open.load() <= 2ULL * shared_.limits.connections_max);
   }
 
   // Declared before io_context_: sessions that never ran are destroyed with it, and use shared_.

@@ -352,12 +352,13 @@ std::shared_ptr<const std::string> TallyPage::ClosedResults(std::uint64_t round_
       mes ? (points ? contracts::OutcomeRule::kGreedyPoints : contracts::OutcomeRule::kGreedy)
           : contracts::OutcomeRule::kMesCostAdd1;
 
-  std::string anchor = "block " + Number(tally.closed_at_height);
-  if (proto::Result<std::optional<proto::Block>> block = ledger_.BlockAt(tally.closed_at_height); block && block->has_value()) {
-    if (proto::Result<proto::Hash32> hash = proto::BlockHash((*block)->header)) {
-      anchor += " (hash <code>" + proto::ToHex(*hash) + "</code>)";
-    }
-  }
+  // What is cached is kept: a block that does not read back now is an error, not a page
+  // without its anchor.
+  proto::Result<std::optional<proto::Block>> block = ledger_.BlockAt(tally.closed_at_height);
+  if (!block || !block->has_value()) return nullptr;
+  proto::Result<proto::Hash32> hash = proto::BlockHash((*block)->header);
+  if (!hash) return nullptr;
+  const std::string anchor = "block " + Number(tally.closed_at_height) + " (hash <code>" + proto::ToHex(*hash) + "</code>)";
   std::string out = "<section aria-labelledby=\"results\">\n<h2 id=\"results\">Results</h2>\n<p>" + Number(tally.ballots) +
                     " ballots counted. The result was computed when the round was closed and is recorded in " + anchor +
                     "; every node computed the same.</p>\n";
@@ -369,7 +370,9 @@ std::shared_ptr<const std::string> TallyPage::ClosedResults(std::uint64_t round_
     // decided).
     std::set<std::uint32_t> other_funded;
     bool other_ok = false;
-    if (proto::Result<contracts::PabulibInstance> instance = contracts::RoundAsPabulib(contracts_, state, round_id, district, {})) {
+    proto::Result<contracts::PabulibInstance> instance = contracts::RoundAsPabulib(contracts_, state, round_id, district, {});
+    if (!instance && instance.error().code == proto::ErrorCode::kIo) return nullptr;  // the state, not the rule: try again later
+    if (instance) {
       if (proto::Result<contracts::PabulibTally> input = contracts::ToTallyInput(*instance)) {
         if (proto::Result<contracts::TallyResult> result = contracts::Tally(input->input, other)) {
           for (std::uint32_t index : result->funded_in_order) {

@@ -87,7 +87,11 @@ try {
       for (const support of unit.support) {
         const row = rows.find((cells) => cells[0] === String(support.proposal) && cells[1] === titles.get(support.proposal));
         expect(row !== undefined, `project ${support.proposal} has votes in the API but no row on the page`);
-        if (row) expect(row[3] === number(support.approvals), `project ${support.proposal}: votes shown ${row[3]}, API says ${support.approvals}`);
+        if (row) {
+          expect(row[3] === number(support.approvals), `project ${support.proposal}: votes shown ${row[3]}, API says ${support.approvals}`);
+          const comparison = row[row.length - 1];
+          expect(comparison === 'yes' || comparison === 'no', `project ${support.proposal}: the other rule's column says "${comparison}"`);
+        }
       }
     }
     const downloads = await page.$$eval('a', (as) => as.map((a) => a.getAttribute('href')));

@@ -7,10 +7,12 @@
 // - a refused transaction changes nothing: the state is byte for byte what it was;
 // - a transaction that took effect is refused when sent again, and that changes nothing either
 //   (no ballot counts twice);
-// - in every round a resident has at most one stored ballot; once closed, a unit never spends
-//   more than its budget, what it says it spent is the sum of its funded projects' costs, the
-//   funded projects are distinct feasible proposals of the unit, and the ballots counted are
-//   exactly the ballots with a spending record, no more than residents on the roll;
+// - once a round is closed, a unit never spends more than its budget, what it says it spent is
+//   the sum of its funded projects' costs, the funded projects are distinct feasible proposals
+//   of that unit (a district with its own budget, else the city-wide pool), and the ballots
+//   counted are exactly those with a spending record; right after the close, they are also
+//   exactly the stored ballots of residents still on the roll whose ballot counts
+//   (BallotVoidReason), recounted here independently;
 // - at the end, the accepted transactions replayed on a fresh state give the same state.
 #include <cstddef>
 #include <cstdint>
@@ -18,6 +20,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -238,20 +241,26 @@ proto::TxBody MakeBody(Script& in, std::uint64_t height, std::uint64_t nonce) {
   return body;
 }
 
-void CheckRounds(const contracts::BudgetContracts& contracts, const MemoryKv& kv) {
+// `just_closed`: the round the last transaction closed, if it did.
+void CheckRounds(const contracts::BudgetContracts& contracts, const MemoryKv& kv, std::optional<std::uint64_t> just_closed) {
   const auto roll = contracts.Roll(kv);
   const auto rounds = contracts.Rounds(kv);
   CIVIC_ASSERT(roll.has_value() && rounds.has_value());
+  std::map<proto::ResidentId, const contracts::ResidentRecord*> on_roll;
+  for (const auto& [id, resident] : *roll) {
+    if (!resident.revoked) on_roll.emplace(id, &resident);
+  }
   for (const auto& [round_id, round] : *rounds) {
+    if (!round.closed) continue;
     const auto ballots = contracts.Ballots(kv, round_id);
     CIVIC_ASSERT(ballots.has_value());
-    for (std::size_t i = 1; i < ballots->size(); ++i) CIVIC_ASSERT((*ballots)[i - 1].first < (*ballots)[i].first);
-    if (!round.closed) continue;
     const auto tally = contracts.Tally(kv, round_id);
     const auto proposals = contracts.Proposals(kv, round_id);
     CIVIC_ASSERT(tally.has_value() && tally->has_value() && proposals.has_value());
     std::map<std::uint32_t, const contracts::ProposalRecord*> by_id;
     for (const auto& [id, p] : *proposals) by_id.emplace(id, &p);
+    std::set<std::uint32_t> budgeted;  // districts tallied alone, with their own budget
+    for (const proto::DistrictBudget& d : round.constitution.district_budgets) budgeted.insert(d.district);
     for (const contracts::UnitResult& unit : (*tally)->units) {
       CIVIC_ASSERT(unit.spent <= unit.budget);
       std::uint64_t sum = 0;
@@ -260,18 +269,22 @@ void CheckRounds(const contracts::BudgetContracts& contracts, const MemoryKv& kv
         CIVIC_ASSERT(seen.insert(id).second);
         const auto found = by_id.find(id);
         CIVIC_ASSERT(found != by_id.end() && found->second->review == contracts::ReviewState::kFeasible);
+        const std::uint32_t district = found->second->proposal.district;
+        CIVIC_ASSERT(unit.district == (budgeted.count(district) != 0 ? district : 0u));
         sum += found->second->cost;
       }
       CIVIC_ASSERT(sum == unit.spent);
     }
-    std::uint64_t with_spending = 0;
+    std::uint64_t with_spending = 0, counting = 0;
     for (const auto& [resident, ballot] : *ballots) {
       const auto spending = contracts.Spending(kv, round_id, resident);
       CIVIC_ASSERT(spending.has_value());
       if (spending->has_value()) ++with_spending;
+      const auto voter = on_roll.find(resident);
+      if (voter != on_roll.end() && !contracts::BallotVoidReason(*voter->second, ballot)) ++counting;
     }
     CIVIC_ASSERT(with_spending == (*tally)->ballots);
-    CIVIC_ASSERT((*tally)->ballots <= roll->size());
+    if (just_closed == round_id) CIVIC_ASSERT(counting == (*tally)->ballots);
   }
 }
 
@@ -320,7 +333,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     CIVIC_ASSERT(!contracts.Apply(kv, block, *verified).has_value());  // the same transaction again
     CIVIC_ASSERT(kv.entries() == after.entries());
     accepted.push_back({block, *verified});
-    CheckRounds(contracts, kv);
+    std::optional<std::uint64_t> just_closed;
+    if (verified->tx().body.kind == proto::TxKind::kCloseRound) {
+      just_closed = proto::Decode<proto::CloseRound>(verified->tx().body.payload).value().round_id;
+    }
+    CheckRounds(contracts, kv, just_closed);
   }
 
   // Replayed on a fresh state, the accepted transactions give the same state.

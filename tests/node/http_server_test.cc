@@ -16,6 +16,7 @@
 #include <cctype>
 #include <cerrno>
 #include <chrono>
+#include <condition_variable>
 #include <functional>
 #include <map>
 #include <memory>
@@ -349,20 +350,63 @@ TEST_F(HttpServerTest, GarbageIs400AndCloses) {
   EXPECT_EQ(server->stats().requests_rejected.load(), 2U);
 }
 
-TEST_F(HttpServerTest, ConnectionOverTheLimitGets503WithRetryAfter) {
+// At the limit, a newcomer takes the place of the connection that has waited longest for a
+// request: idle keep-alive connections cannot lock others out.
+TEST_F(HttpServerTest, AtTheLimitTheLongestWaitingConnectionMakesRoom) {
   HttpLimits limits;
   limits.connections_max = 2;
   const std::unique_ptr<HttpServer> server = StartServer(limits);
   ASSERT_TRUE(server);
+  Client first(server->port());
+  // Served, so each is surely admitted (and then waiting for its next request) in this order.
+  ASSERT_TRUE(first.Send(Get("/first")));
+  ASSERT_TRUE(first.Read());
+  std::this_thread::sleep_for(10ms);
+  Client second(server->port());
+  ASSERT_TRUE(second.Send(Get("/second")));
+  ASSERT_TRUE(second.Read());
+
+  Client third(server->port());
+  ASSERT_TRUE(third.Send(Get("/third")));
+  std::optional<Reply> reply = third.Read();
+  ASSERT_TRUE(reply);
+  EXPECT_EQ(reply->status, 200U);
+  EXPECT_TRUE(first.WaitClosed()) << "the one idle longest made room";
+  EXPECT_EQ(server->stats().connections_evicted.load(), 1U);
+  EXPECT_EQ(server->stats().connections_refused.load(), 0U);
+  // The second still works.
+  ASSERT_TRUE(second.Send(Get("/again")));
+  std::optional<Reply> again = second.Read();
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->status, 200U);
+}
+
+// With every connection busy with a request, there is nobody to evict: a newcomer gets a 503
+// with Retry-After, and is not counted as accepted.
+TEST_F(HttpServerTest, ConnectionOverTheLimitGets503WithRetryAfterWhenAllAreBusy) {
+  HttpLimits limits;
+  limits.connections_max = 2;
+  limits.threads = 3;  // two held in the handler, one to answer the newcomer
+  std::mutex mutex;
+  std::condition_variable release_cv;
+  bool release = false;
+  std::atomic<int> held{0};
+  const std::unique_ptr<HttpServer> server = StartServer(limits, [&](const HttpRequest& request) {
+    if (request.target == "/held") {
+      ++held;
+      std::unique_lock lock(mutex);
+      release_cv.wait(lock, [&] { return release; });
+    }
+    HttpResponse response;
+    response.body = "{}";
+    return response;
+  });
+  ASSERT_TRUE(server);
   auto first = std::make_unique<Client>(server->port());
   Client second(server->port());
-  // Served, so both are surely admitted before the third arrives.
-  for (Client* client : {first.get(), &second}) {
-    ASSERT_TRUE(client->Send(Get("/held")));
-    std::optional<Reply> reply = client->Read();
-    ASSERT_TRUE(reply);
-    EXPECT_EQ(reply->status, 200U);
-  }
+  ASSERT_TRUE(first->Send(Get("/held")));
+  ASSERT_TRUE(second.Send(Get("/held")));
+  ASSERT_TRUE(WaitFor([&] { return held.load() == 2; }));
 
   Client third(server->port());
   ASSERT_TRUE(third.connected());
@@ -373,16 +417,52 @@ TEST_F(HttpServerTest, ConnectionOverTheLimitGets503WithRetryAfter) {
   EXPECT_EQ(refused->Header("retry-after"), "1");
   EXPECT_EQ(refused->Json()["error"]["code"], "busy");
   EXPECT_TRUE(third.WaitClosed());
-  EXPECT_FALSE(Saw("/third"));
   EXPECT_EQ(server->stats().connections_refused.load(), 1U);
   EXPECT_EQ(server->stats().connections_accepted.load(), 2U);
+  EXPECT_EQ(server->stats().connections_evicted.load(), 0U);
 
-  first.reset();  // frees a place
-  ASSERT_TRUE(WaitFor([&] { return server->stats().connections_open.load() == 1; }));
-  Client fourth(server->port());
-  ASSERT_TRUE(fourth.Send(Get("/fourth")));
-  std::optional<Reply> reply = fourth.Read();
-  ASSERT_TRUE(reply);
+  {
+    std::lock_guard lock(mutex);
+    release = true;
+  }
+  release_cv.notify_all();
+  for (Client* client : {first.get(), &second}) {
+    std::optional<Reply> reply = client->Read();
+    ASSERT_TRUE(reply);
+    EXPECT_EQ(reply->status, 200U);
+  }
+}
+
+// Connections arriving and vanishing at the limit, as fast as two threads can make them, while
+// room is being made: the server keeps evicting, accepting and answering. (A deadlock once hid
+// here, when a session's last reference went while the session list was locked; the window is
+// too narrow for this test to hit reliably, and overload_bench --idle 10000 --slow 2000 found
+// it. The fix is that nothing is released under that lock.)
+TEST_F(HttpServerTest, AChurnOfConnectionsAtTheLimitNeverStallsTheServer) {
+  HttpLimits limits;
+  limits.connections_max = 8;
+  const std::unique_ptr<HttpServer> server = StartServer(limits);
+  ASSERT_TRUE(server);
+  std::vector<std::unique_ptr<Client>> silent;  // the server full of connections that say nothing
+  for (std::uint32_t i = 0; i < limits.connections_max; ++i) silent.push_back(std::make_unique<Client>(server->port()));
+  ASSERT_TRUE(WaitFor([&] { return server->stats().connections_open.load() == limits.connections_max; }));
+  std::vector<std::thread> churners;
+  for (int t = 0; t < 2; ++t) {
+    churners.emplace_back([&] {
+      std::vector<std::unique_ptr<Client>> held;
+      for (int i = 0; i < 1500; ++i) {
+        held.push_back(std::make_unique<Client>(server->port()));
+        if (held.size() > 40) held.erase(held.begin(), held.begin() + 10);  // some vanish, some stay silent
+      }
+    });
+  }
+  for (std::thread& t : churners) t.join();
+  EXPECT_TRUE(WaitFor([&] { return server->stats().connections_evicted.load() > 0; }));
+  EXPECT_TRUE(silent.front()->WaitClosed()) << "the silent connection that waited longest made room";
+  Client client(server->port());
+  ASSERT_TRUE(client.Send(Get("/after")));
+  std::optional<Reply> reply = client.Read();
+  ASSERT_TRUE(reply) << "the server stopped answering";
   EXPECT_EQ(reply->status, 200U);
 }
 

@@ -14,6 +14,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
@@ -24,6 +25,7 @@
 #include <random>
 #include <sstream>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -218,11 +220,10 @@ struct HttpReply {
   nlohmann::json Json() const { return nlohmann::json::parse(body, nullptr, false); }
 };
 
-// Sends `raw` bytes as they are, reads until the server closes. For malformed requests.
-inline HttpReply RawHttp(std::uint16_t port, const std::string& raw, int timeout_s = 30) {
-  HttpReply reply;
+// A TCP connection to 127.0.0.1:port (reads time out after `timeout_s`), or -1.
+inline int ConnectLoopback(std::uint16_t port, int timeout_s = 30) {
   const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return reply;
+  if (fd < 0) return -1;
   timeval timeout{timeout_s, 0};
   ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
   sockaddr_in address{};
@@ -231,8 +232,16 @@ inline HttpReply RawHttp(std::uint16_t port, const std::string& raw, int timeout
   address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
     ::close(fd);
-    return reply;
+    return -1;
   }
+  return fd;
+}
+
+// Sends `raw` bytes as they are, reads until the server closes. For malformed requests.
+inline HttpReply RawHttp(std::uint16_t port, const std::string& raw, int timeout_s = 30) {
+  HttpReply reply;
+  const int fd = ConnectLoopback(port, timeout_s);
+  if (fd < 0) return reply;
   std::size_t sent = 0;
   while (sent < raw.size()) {
     const ssize_t n = ::send(fd, raw.data() + sent, raw.size() - sent, MSG_NOSIGNAL);
@@ -294,19 +303,31 @@ inline NodeFiles WriteNodeFiles(const std::filesystem::path& dir, const Genesis&
 class CivicdProcess {
  public:
   // Starts `civicd ARGS...` (or another of our programs) with stdout and stderr appended to
-  // `log`.
+  // `log`, in this process's environment with `env` ("NAME=value" each) set over it.
   CivicdProcess(const std::vector<std::string>& args, const std::filesystem::path& log,
-                const std::string& binary = CIVICD_BINARY) {
+                const std::string& binary = CIVICD_BINARY, const std::vector<std::string>& env = {}) {
     std::vector<std::string> argv_strings = {binary};
     argv_strings.insert(argv_strings.end(), args.begin(), args.end());
     std::vector<char*> argv;
     for (std::string& arg : argv_strings) argv.push_back(arg.data());
     argv.push_back(nullptr);
+    std::vector<std::string> env_strings = env;
+    for (char** entry = environ; *entry != nullptr; ++entry) {
+      const std::string_view line(*entry);
+      const std::string_view name = line.substr(0, line.find('='));
+      const bool overridden = std::any_of(env.begin(), env.end(), [&](const std::string& e) {
+        return e.size() > name.size() && e.compare(0, name.size(), name) == 0 && e[name.size()] == '=';
+      });
+      if (!overridden) env_strings.emplace_back(line);
+    }
+    std::vector<char*> envp;
+    for (std::string& entry : env_strings) envp.push_back(entry.data());
+    envp.push_back(nullptr);
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
     posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
     posix_spawn_file_actions_adddup2(&actions, 1, 2);
-    const int spawned = posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), environ);
+    const int spawned = posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), envp.data());
     posix_spawn_file_actions_destroy(&actions);
     EXPECT_EQ(spawned, 0) << "cannot start " << binary;
     if (spawned != 0) pid_ = -1;
@@ -340,6 +361,7 @@ class CivicdProcess {
     }
   }
   bool running() const { return pid_ > 0; }
+  pid_t pid() const { return pid_; }
 
  private:
   pid_t pid_ = -1;

@@ -205,14 +205,14 @@ TEST_F(WalletRound, ClerksAndResidentsRunAWholeRoundWithTheWallet) {
   EXPECT_NE(voting_page.body.find("the river bank is not city land"), std::string::npos);
   EXPECT_EQ(voting_page.body.find("Votes</th>"), std::string::npos) << "no running counts during voting";
   EXPECT_NE(voting_page.body.find("Trees &amp; shade &lt;Elm Street&gt; &quot;green&quot;"), std::string::npos);
-  // The same in a real browser (headless Chromium): what it says against the API, axe-core
-  // with no violations (light and dark, and at 200%), nothing loaded from elsewhere, no
-  // JavaScript needed; screenshots go to the build's test-artifacts folder.
-  RunBrowserTest("voting");
 
   Outcome early = Wallet({"results", "--round", "1", "--node", url_});
   EXPECT_EQ(early.code, 3) << early.out;
   EXPECT_NE(early.out.find("voting phase"), std::string::npos) << early.out;
+  // The same in a real browser (headless Chromium): what it says against the API, axe-core
+  // with no violations (light and dark, and at 200%), nothing loaded from elsewhere, no
+  // JavaScript needed; screenshots go to the build's test-artifacts folder.
+  RunBrowserTest("voting");
 
   SleepUntil(t0 + 30500);
   Outcome closed = Signed("clerk", {"close-round", "--round", "1"});

@@ -48,7 +48,8 @@ struct HttpLimits {
 
 struct HttpServerStats {
   std::atomic<std::uint64_t> connections_accepted{0};
-  std::atomic<std::uint64_t> connections_refused{0};  // over connections_max
+  std::atomic<std::uint64_t> connections_refused{0};  // over connections_max, with nobody to evict
+  std::atomic<std::uint64_t> connections_evicted{0};  // closed at the limit to make room: the longest waiting
   std::atomic<std::uint64_t> connections_open{0};
   std::atomic<std::uint64_t> requests{0};
   std::atomic<std::uint64_t> requests_rejected{0};  // answered 4xx/5xx by the server itself (limits, parse errors)

@@ -3,7 +3,8 @@
 // for a key while it is being computed wait for that computation instead of repeating it. When
 // the cache is full the least recently used entry goes. A computation that yields nullptr (it
 // failed) is not kept: the next caller tries again, and so does each caller that was waiting for
-// it (so that every caller's own `compute` sees the failure, e.g. to report it).
+// it (so that every caller's own `compute` sees the failure, e.g. to report it). A computation
+// that throws is not kept either; its exception reaches the callers that were waiting for it.
 #pragma once
 
 #include <cstddef>
@@ -37,8 +38,14 @@ class OnceCache {
     }
     std::promise<Pointer> promise;
     const std::uint64_t generation = ++generation_;
-    recent_.push_front(key);
-    entries_.emplace(key, Entry{promise.get_future().share(), recent_.begin(), generation});
+    const auto entry = entries_.emplace(key, Entry{promise.get_future().share(), recent_.end(), generation}).first;
+    try {
+      recent_.push_front(key);
+    } catch (...) {
+      entries_.erase(entry);
+      throw;
+    }
+    entry->second.position = recent_.begin();
     while (entries_.size() > capacity_) {
       entries_.erase(recent_.back());
       recent_.pop_back();
