@@ -172,12 +172,17 @@ class Session : public std::enable_shared_from_this<Session> {
   // not waiting for one (being handled or answered, refused, or already evicted). Any thread.
   std::int64_t waiting_since() const { return evicted_.load() ? 0 : waiting_since_.load(); }
 
-  // Makes room for a newcomer: closes this session. Any thread; once.
+  // Makes room for a newcomer. Any thread; once. On the session's strand: if it is still
+  // waiting for a request, it closes; a request already read is answered in full first, with
+  // Connection: close, and one read but not yet handed to the handler is never handled (the
+  // client sees the connection close, and knows nothing was done).
   void Evict() {
     if (evicted_.exchange(true)) return;
     ++shared_.evicting;
     ++shared_.stats.connections_evicted;
-    Close();
+    net::post(stream_.get_executor(), [self = shared_from_this()] {
+      if (self->waiting_since_.load() != 0) self->stream_.close();
+    });
   }
 
   void Start() {
@@ -208,6 +213,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void OnRead(beast::error_code ec, std::size_t /*bytes*/) {
     waiting_since_ = 0;
+    if (evicted_.load()) return;  // its place went to a newcomer while this was read
     if (ec == beast::error::timeout) {  // tcp_stream has already closed the socket
       ++shared_.stats.idle_timeouts;
       return;
@@ -259,7 +265,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void Write(HttpResponse out, unsigned version, Then then, Body body) {
-    if (AsksToClose(out)) then = Then::kClose;
+    if (AsksToClose(out) || evicted_.load()) then = Then::kClose;
     std::optional<http::response<http::string_body>> built = Build(std::move(out), version, then, body);
     if (!built) {
       ++shared_.stats.requests_rejected;
@@ -273,7 +279,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void OnWrite(Then then, beast::error_code ec, std::size_t /*bytes*/) {
     if (ec) return;
-    if (then == Then::kReadNext) return ReadRequest();
+    if (then == Then::kReadNext && !evicted_.load()) return ReadRequest();
     beast::error_code ignored;
     stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
     stream_.expires_after(std::min(IdleTimeout(shared_.limits), kLingerMax));

@@ -358,27 +358,30 @@ TEST_F(HttpServerTest, AtTheLimitTheLongestWaitingConnectionMakesRoom) {
   const std::unique_ptr<HttpServer> server = StartServer(limits);
   ASSERT_TRUE(server);
   Client first(server->port());
-  // Served, so each is surely admitted (and then waiting for its next request) in this order.
-  ASSERT_TRUE(first.Send(Get("/first")));
-  ASSERT_TRUE(first.Read());
-  std::this_thread::sleep_for(10ms);
   Client second(server->port());
-  ASSERT_TRUE(second.Send(Get("/second")));
-  ASSERT_TRUE(second.Read());
+  for (Client* client : {&first, &second}) {
+    ASSERT_TRUE(client->Send(Get("/hello")));
+    ASSERT_TRUE(client->Read());
+  }
+  // The first asks again, so it is the second that has now waited longest (not the oldest
+  // connection, nor the lowest id).
+  std::this_thread::sleep_for(100ms);
+  ASSERT_TRUE(first.Send(Get("/again")));
+  ASSERT_TRUE(first.Read());
+  std::this_thread::sleep_for(100ms);
 
   Client third(server->port());
   ASSERT_TRUE(third.Send(Get("/third")));
   std::optional<Reply> reply = third.Read();
   ASSERT_TRUE(reply);
   EXPECT_EQ(reply->status, 200U);
-  EXPECT_TRUE(first.WaitClosed()) << "the one idle longest made room";
+  EXPECT_TRUE(second.WaitClosed()) << "the one that waited longest made room";
   EXPECT_EQ(server->stats().connections_evicted.load(), 1U);
   EXPECT_EQ(server->stats().connections_refused.load(), 0U);
-  // The second still works.
-  ASSERT_TRUE(second.Send(Get("/again")));
-  std::optional<Reply> again = second.Read();
-  ASSERT_TRUE(again);
-  EXPECT_EQ(again->status, 200U);
+  ASSERT_TRUE(first.Send(Get("/still")));
+  std::optional<Reply> still = first.Read();
+  ASSERT_TRUE(still) << "the first kept its place";
+  EXPECT_EQ(still->status, 200U);
 }
 
 // With every connection busy with a request, there is nobody to evict: a newcomer gets a 503
