@@ -53,7 +53,6 @@ bool IsAdd1(OutcomeRule rule) {
   return rule == OutcomeRule::kMesCostAdd1 || rule == OutcomeRule::kMesApprovalCountAdd1;
 }
 
-bool IsMes(OutcomeRule rule) { return rule != OutcomeRule::kGreedy && rule != OutcomeRule::kGreedyPoints; }
 
 void PrintHuman(const TallyOptions& options, OutcomeRule rule, const contracts::PabulibInstance& instance,
                 const contracts::PabulibTally& tally, const contracts::TallyResult& result) {
@@ -79,7 +78,7 @@ void PrintHuman(const TallyOptions& options, OutcomeRule rule, const contracts::
   std::printf("\nspent %llu of %llu, %llu left\n", static_cast<unsigned long long>(result.spent),
               static_cast<unsigned long long>(tally.input.budget),
               static_cast<unsigned long long>(tally.input.budget - result.spent));
-  if (IsMes(rule) && !result.per_voter_budget.empty()) {
+  if (contracts::IsEqualShares(rule) && !result.per_voter_budget.empty()) {
     std::printf("each voter started with %s\n", result.per_voter_budget.c_str());
   }
   if (IsAdd1(rule)) {
@@ -114,7 +113,7 @@ void PrintJson(const TallyOptions& options, OutcomeRule rule, const contracts::P
   }
   out["spent"] = result.spent;
   out["left"] = tally.input.budget - result.spent;
-  if (IsMes(rule)) out["per_voter_budget"] = result.per_voter_budget;
+  if (contracts::IsEqualShares(rule)) out["per_voter_budget"] = result.per_voter_budget;
   if (IsAdd1(rule)) {
     out["add1_steps"] = result.add1_steps;
     out["add1_stop"] = std::string(contracts::Add1StopName(result.add1_stop));

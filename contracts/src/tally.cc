@@ -255,6 +255,8 @@ std::uint64_t Add1RaisesMax(const TallyInput& input) {
   return std::min(kTallyAdd1RaisesMax, kTallyAdd1ApprovalRaisesMax / std::max<std::uint64_t>(approvals, 1));
 }
 
+bool IsEqualShares(OutcomeRule rule) { return rule != OutcomeRule::kGreedy && rule != OutcomeRule::kGreedyPoints; }
+
 bool IsKnownValue(OutcomeRule rule) {
   return std::any_of(kRuleNames.begin(), kRuleNames.end(), [rule](const RuleName& r) { return r.rule == rule; });
 }
@@ -277,9 +279,8 @@ Result<TallyResult> Tally(const TallyInput& input, OutcomeRule rule) {
   if (Result<void> valid = Validate(input, rule); !valid) return tl::unexpected(valid.error());
   Result<Support> support = CountSupport(input);
   if (!support) return tl::unexpected(support.error());
-  Result<TallyResult> result = rule == OutcomeRule::kGreedy || rule == OutcomeRule::kGreedyPoints
-                                   ? Result<TallyResult>(Greedy(input, std::move(*support), rule))
-                                   : Mes(input, std::move(*support), rule);
+  Result<TallyResult> result = IsEqualShares(rule) ? Mes(input, std::move(*support), rule)
+                                                  : Result<TallyResult>(Greedy(input, std::move(*support), rule));
   if (result) {
     CIVIC_ASSERT(result->spent <= input.budget);
     CIVIC_ASSERT(result->voter_spent.size() == input.ballots.size());

@@ -85,9 +85,7 @@ std::string RuleDescription(contracts::OutcomeRule rule) {
 }
 
 // The column header's short name for a rule's family.
-std::string RuleFamily(contracts::OutcomeRule rule) {
-  return rule == contracts::OutcomeRule::kGreedy || rule == contracts::OutcomeRule::kGreedyPoints ? "greedy" : "equal shares";
-}
+std::string RuleFamily(contracts::OutcomeRule rule) { return contracts::IsEqualShares(rule) ? "equal shares" : "greedy"; }
 
 std::string_view BallotTypeText(proto::BallotType type) {
   switch (type) {
@@ -346,10 +344,9 @@ std::shared_ptr<const std::string> TallyPage::ClosedResults(std::uint64_t round_
   std::map<std::uint32_t, const contracts::ProposalRecord*> by_id;
   for (const auto& [id, p] : *proposals) by_id.emplace(id, &p);
   const auto rule = static_cast<contracts::OutcomeRule>(tally.outcome_rule);
-  const bool mes = rule != contracts::OutcomeRule::kGreedy && rule != contracts::OutcomeRule::kGreedyPoints;
   const bool points = (*round)->constitution.ballot_type == proto::BallotType::kCumulative;
   const contracts::OutcomeRule other =
-      mes ? (points ? contracts::OutcomeRule::kGreedyPoints : contracts::OutcomeRule::kGreedy)
+      contracts::IsEqualShares(rule) ? (points ? contracts::OutcomeRule::kGreedyPoints : contracts::OutcomeRule::kGreedy)
           : contracts::OutcomeRule::kMesCostAdd1;
 
   // What is cached is kept: a block that does not read back now is an error, not a page

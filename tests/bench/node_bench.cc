@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "civic/node/testnet.h"
+#include "bench_args.h"
 #include "node_fixture.h"
 
 namespace {
@@ -30,12 +31,7 @@ using namespace civic::node;
 using namespace civic::node::testing;
 using nlohmann::json;
 
-std::uint64_t Flag(int argc, char** argv, const std::string& name, std::uint64_t fallback) {
-  for (int i = 1; i + 1 < argc; ++i) {
-    if (argv[i] == name) return std::strtoull(argv[i + 1], nullptr, 10);
-  }
-  return fallback;
-}
+using bench::Flag;
 
 // Submits `txs` (hex) in batches of 1000, retrying what the node refuses with 503.
 void SubmitAll(std::uint16_t port, const std::vector<std::string>& txs, std::size_t first, std::size_t end) {

@@ -31,6 +31,7 @@
 #include <utility>
 #include <vector>
 
+#include "bench_args.h"
 #include "node_fixture.h"
 
 namespace {
@@ -41,12 +42,7 @@ using namespace civic::node::testing;
 using nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
-std::uint64_t Flag(int argc, char** argv, const std::string& name, std::uint64_t fallback) {
-  for (int i = 1; i + 1 < argc; ++i) {
-    if (argv[i] == name) return std::strtoull(argv[i + 1], nullptr, 10);
-  }
-  return fallback;
-}
+using bench::Flag;
 
 std::uint64_t RssKiB(int pid) {
   std::ifstream status("/proc/" + std::to_string(pid) + "/status");
@@ -231,14 +227,7 @@ int main(int argc, char** argv) {
   const std::vector<std::string> accepted = good.accepted();
   std::size_t committed = 0;
   for (const std::string& id : accepted) {
-    const auto deadline = Clock::now() + std::chrono::seconds(30);
-    for (;;) {
-      const HttpReply reply = Http(port, "GET", "/v1/txs/" + id);
-      const std::string state = reply.status == 200 ? reply.Json().value("status", "") : "unknown";
-      if (state == "committed") ++committed;
-      if (state != "pending" || Clock::now() > deadline) break;
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
+    if (WaitForTx(port, id).value("status", "") == "committed") ++committed;
   }
   std::cout << "afterwards: " << committed << " of the " << accepted.size()
             << " registrations the node accepted from the good client are committed\n";

@@ -37,6 +37,8 @@ enum class OutcomeRule : std::uint8_t {
   kMesApprovalCountAdd1 = 6,    // the same with add1 completion
 };
 bool IsKnownValue(OutcomeRule rule);
+// A Method of Equal Shares rule (else one of the greedy rules).
+bool IsEqualShares(OutcomeRule rule);
 std::string_view OutcomeRuleName(OutcomeRule rule);  // "greedy", "greedy-points", "mes", "mes-add1", ...
 // The rule whose OutcomeRuleName is `name` ("mes-approval-add1", ...), or nullopt.
 std::optional<OutcomeRule> OutcomeRuleFromName(std::string_view name);
