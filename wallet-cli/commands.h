@@ -32,6 +32,8 @@ void AddRoundCommands(CLI::App& app, int& exit_code);
 void AddAuditCommand(CLI::App& app, int& exit_code);
 // civic-wallet genesis --chain-id ID --validator NAME=KEY[:POWER]... --clerk KEY... --district ID=NAME... --out FILE
 void AddGenesisCommand(CLI::App& app, int& exit_code);
+// civic-wallet validators show | propose | cosign FILE | submit FILE
+void AddValidatorCommands(CLI::App& app, int& exit_code);
 // civic-wallet verify-receipt FILE --genesis FILE [--json]
 void AddVerifyReceiptCommand(CLI::App& app, int& exit_code);
 

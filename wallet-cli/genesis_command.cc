@@ -42,22 +42,12 @@ int RunGenesis(const GenesisOptions& options) {
                                            .count());
   for (const std::string& entry : options.validators) {
     const std::size_t eq = entry.find('=');
-    const std::size_t colon = entry.find(':', eq == std::string::npos ? 0 : eq);
     if (eq == std::string::npos || eq == 0) {
       return Usage("--validator takes NAME=KEY[:POWER] (KEY: the 64 hex digits civicd keygen printed), got \"" + entry + "\"");
     }
-    const std::string key_hex = entry.substr(eq + 1, colon == std::string::npos ? std::string::npos : colon - eq - 1);
-    proto::Result<proto::Ed25519PublicKey> key = proto::FixedFromHex<proto::Ed25519PublicKey>(key_hex);
-    if (!key) return Usage("--validator " + entry + ": the key is not 64 hex digits");
-    std::uint64_t power = 1;
-    if (colon != std::string::npos) {
-      const std::string text = entry.substr(colon + 1);
-      if (text.empty() || text.find_first_not_of("0123456789") != std::string::npos || text.size() > 16) {
-        return Usage("--validator " + entry + ": the power must be a whole number");
-      }
-      power = std::stoull(text);
-    }
-    genesis.validators.push_back({entry.substr(0, eq), *key, power});
+    proto::Result<proto::Validator> validator = ParseValidatorKeyPower(std::string_view(entry).substr(eq + 1));
+    if (!validator) return Usage("--validator " + entry + ": " + validator.error().message);
+    genesis.validators.push_back({entry.substr(0, eq), validator->key, validator->power});
   }
   for (const std::string& hex : options.clerks) {
     proto::Result<proto::SchnorrPublicKey> key = proto::FixedFromHex<proto::SchnorrPublicKey>(hex);

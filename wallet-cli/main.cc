@@ -25,6 +25,7 @@ int main(int argc, char** argv) {
   civic::wallet::AddVerifyReceiptCommand(app, exit_code);
   civic::wallet::AddAuditCommand(app, exit_code);
   civic::wallet::AddGenesisCommand(app, exit_code);
+  civic::wallet::AddValidatorCommands(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -163,6 +163,25 @@ int SignAndSend(const SignerOptions& options, proto::TxKind kind, const proto::B
   return SendAndWait(options, node->client, *tx);
 }
 
+proto::Result<proto::Validator> ParseValidatorKeyPower(std::string_view text) {
+  const std::size_t colon = text.find(':');
+  proto::Result<proto::Ed25519PublicKey> key = proto::FixedFromHex<proto::Ed25519PublicKey>(text.substr(0, colon));
+  if (!key) {
+    return proto::Fail(proto::ErrorCode::kInvalidArgument,
+                       "the key is not 64 hex digits (the key civicd keygen printed)");
+  }
+  proto::Validator validator{*key, 1};
+  if (colon != std::string_view::npos) {
+    const std::string_view power = text.substr(colon + 1);
+    if (power.empty() || power.find_first_not_of("0123456789") != std::string_view::npos || power.size() > 16 ||
+        std::stoull(std::string(power)) == 0 || std::stoull(std::string(power)) > proto::kVotingPowerMax) {
+      return proto::Fail(proto::ErrorCode::kInvalidArgument, "the power must be a whole number from 1 to 2^50");
+    }
+    validator.power = std::stoull(std::string(power));
+  }
+  return validator;
+}
+
 proto::Result<void> WriteFileAtomically(const std::string& path, const std::string& text) {
   const std::string temporary = path + ".tmp";
   {

@@ -15,6 +15,7 @@
 #include "civic/proto/result.h"
 #include "civic/proto/schnorr.h"
 #include "civic/proto/tx.h"
+#include "civic/proto/vote.h"
 #include "civic/wallet/node_client.h"
 #include "civic/wallet/node_json.h"
 
@@ -81,6 +82,10 @@ int SignAndSend(const SignerOptions& options, proto::TxKind kind, const proto::B
 // Reads either form back; checks the transaction decodes, its id matches the one written
 // with it, and its signature holds.
 [[nodiscard]] proto::Result<proto::Tx> LoadSigned(const std::string& path);
+
+// "KEY[:POWER]": a validator's Ed25519 key (64 hex digits, as civicd keygen prints it) and
+// its voting power (1 if not given). The error says what is wrong with `text`.
+[[nodiscard]] proto::Result<proto::Validator> ParseValidatorKeyPower(std::string_view text);
 
 // Writes `text` to `path` through a temporary file and a rename.
 [[nodiscard]] proto::Result<void> WriteFileAtomically(const std::string& path, const std::string& text);

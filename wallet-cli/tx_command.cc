@@ -18,6 +18,7 @@
 
 #include "civic/contracts/state.h"
 #include "civic/node/read_file.h"
+#include "civic/wallet/receipt.h"
 #include "civic/proto/codec.h"
 #include "civic/proto/payloads.h"
 #include "civic/proto/tx.h"
@@ -415,7 +416,7 @@ int RunReceipt(const TxOptions& options) {
   proto::Result<NodeClient> node = NodeClient::Parse(options.signer.node);
   if (!node) return Fail(node.error().message, kExitUsage);
   if (!proto::FixedFromHex<proto::Hash32>(options.tx_id)) return Fail("--tx must be a transaction id, 64 hex digits", kExitUsage);
-  proto::Result<NodeReply> reply = node->Get("/v1/txs/" + options.tx_id + "/receipt");
+  proto::Result<NodeReply> reply = node->Get("/v1/txs/" + options.tx_id + "/receipt", kReceiptBytesMax);
   if (!reply) return Fail(reply.error().message, kExitBadInput);
   if (reply->status != 200) return Fail("no receipt: " + ErrorText(json::parse(reply->body, nullptr, false)), kExitBadInput);
   // Written beside its final name, then renamed: a crash never leaves half a receipt.

@@ -56,7 +56,8 @@ int RunVerifyReceipt(const VerifyReceiptOptions& options) {
                                        {"block_hash", block},
                                        {"block_time_unix_ms", verified->header.time_unix_ms},
                                        {"signed_power", verified->signed_power},
-                                       {"total_power", verified->total_power}}
+                                       {"total_power", verified->total_power},
+                                       {"validator_changes", verified->validator_changes}}
                             .dump()
                             .c_str());
   } else {
@@ -69,6 +70,11 @@ int RunVerifyReceipt(const VerifyReceiptOptions& options) {
     std::printf("committed by validators holding %llu of %llu voting power (more than 2/3 needed).\n",
                 static_cast<unsigned long long>(verified->signed_power),
                 static_cast<unsigned long long>(verified->total_power));
+    if (verified->validator_changes > 0) {
+      std::printf("That validator set is the genesis set after %u validator change(s), each proven in the receipt and "
+                  "signed by enough clerks.\n",
+                  verified->validator_changes);
+    }
   }
   return kExitOk;
 }
@@ -88,9 +94,9 @@ void AddVerifyReceiptCommand(CLI::App& app, int& exit_code) {
       ->type_name("FILE");
   command->add_flag("--json", options->json,
                     "Print one JSON object: valid, and tx_id, kind, signer, height, index, block_hash, "
-                    "block_time_unix_ms, signed_power, total_power (or reason)");
+                    "block_time_unix_ms, signed_power, total_power, validator_changes (or reason)");
   command->footer(std::string("Checks the signature, the Merkle inclusion proof, the header and the commit "
-                              "certificate against the genesis validators.\n") +
+                              "certificate against the validators in effect at its height: the genesis set, changed by the validator changes the receipt carries (each checked the same way, and for its clerks' signatures).\n") +
                   kExitCodesHelp);
   command->callback([options, &exit_code] { exit_code = RunVerifyReceipt(*options); });
 }

@@ -361,6 +361,8 @@ void Engine::Handle(const RoundOutput& output, Actions& out, std::vector<DriverI
     value_requested_ = get_value->round;
     out.push_back(RequestProposal{h, get_value->round});
   } else if (const auto* vote = std::get_if<VoteOut>(&output)) {
+    // Not a validator at this height (added for a later one, or removed): follow, never sign.
+    if (!IndexOf(schedule_.SetAt(h), signer_.public_key())) return;
     proto::VoteBody body;
     body.type = vote->type;
     body.height = vote->height;

@@ -61,6 +61,10 @@ std::string_view TxErrorName(TxError code) {
     case TxError::kTooManyProposals: return "too_many_proposals";
     case TxError::kStaleBallot: return "stale_ballot";
     case TxError::kSelfCastBallotCounts: return "self_cast_ballot_counts";
+    case TxError::kValidatorChangeOutOfOrder: return "validator_change_out_of_order";
+    case TxError::kValidatorChangeExpired: return "validator_change_expired";
+    case TxError::kBadClerkSignature: return "bad_clerk_signature";
+    case TxError::kTooFewClerkSignatures: return "too_few_clerk_signatures";
   }
   return "unknown";
 }
@@ -75,3 +79,4 @@ CIVIC_CODEC_INSTANTIATE(civic::contracts::ProposalLine)
 CIVIC_CODEC_INSTANTIATE(civic::contracts::BallotRecord)
 CIVIC_CODEC_INSTANTIATE(civic::contracts::TallyRecord)
 CIVIC_CODEC_INSTANTIATE(civic::contracts::VoterSpending)
+CIVIC_CODEC_INSTANTIATE(civic::contracts::ValidatorChangeRecord)

@@ -69,6 +69,7 @@ Key HistoryKey(std::uint64_t round, const ResidentId& r, std::uint32_t seq) {
 }
 Key TallyKey(std::uint64_t round) { return std::move(Key("tal/").U64(round)); }
 Key SpendingKey(std::uint64_t round, const ResidentId& r) { return std::move(Key("tvs/").U64(round).Fixed(r)); }
+Key ValidatorChangeKey(std::uint32_t sequence) { return std::move(Key("vch/").U32(sequence)); }
 // A signed transaction carries its valid_until_height, so a replay of it finds this key; and
 // keys sorted by expiry let BeginBlock drop the ones that can no longer matter.
 Key ReplayKey(std::uint64_t valid_until, const proto::SchnorrPublicKey& signer, std::uint64_t nonce) {
@@ -149,6 +150,7 @@ class Execution {
   Result<void> Vote(const ResidentId& resident, const proto::Ballot& ballot, std::string paper_reference);
   Result<void> CheckBallot(const RoundRecord& round, const ResidentRecord& resident, const proto::Ballot& ballot) const;
   Result<void> CloseRound();
+  Result<void> ChangeValidators();
 
   void Emit(std::string type, std::vector<std::pair<std::string, std::string>> attributes) {
     events_.push_back(Event{std::move(type), std::move(attributes)});
@@ -164,6 +166,7 @@ class Execution {
   Result<const GenesisState*> Genesis() const;
   mutable std::optional<GenesisState> genesis_;
   std::vector<Event> events_;
+  std::optional<proto::ValidatorSet> next_validators_;
 };
 
 Result<Applied> Execution::Run() {
@@ -196,15 +199,13 @@ Result<Applied> Execution::Run() {
     case proto::TxKind::kCastBallot: done = CastBallot(); break;
     case proto::TxKind::kAssistedBallot: done = AssistedBallot(); break;
     case proto::TxKind::kCloseRound: done = CloseRound(); break;
-    case proto::TxKind::kChangeValidators:
-      done = Reject(TxError::kUnsupportedKind, "validator changes are handled by the node, not the budgeting contracts");
-      break;
+    case proto::TxKind::kChangeValidators: done = ChangeValidators(); break;
   }
   if (!done) return tl::unexpected(done.error());
 
   // The nonce is spent only by a transaction that took effect.
   kv_.Put(ReplayKey(body_.valid_until_height, body_.signer, body_.nonce), ByteView());
-  return Applied{std::move(events_)};
+  return Applied{std::move(events_), std::move(next_validators_)};
 }
 
 Result<const GenesisState*> Execution::Genesis() const {
@@ -767,6 +768,64 @@ Result<void> Execution::CloseRound() {
   return {};
 }
 
+// Numbered changes: change n applies only right after change n - 1, once. So a co-signed
+// change cannot be replayed later (its number is taken), and of two changes collected at
+// the same time the second finds its number taken and must be proposed again on the new set.
+Result<void> Execution::ChangeValidators() {
+  if (Result<void> clerk = RequireClerk(); !clerk) return clerk;
+  Result<proto::ChangeValidators> payload = DecodePayload<proto::ChangeValidators>(body_);
+  if (!payload) return tl::unexpected(payload.error());
+  const proto::ValidatorChange& change = payload->change;
+  const std::string name = "validator change " + std::to_string(change.sequence);
+  if (block_.height > change.valid_until_height) {
+    return Reject(TxError::kValidatorChangeExpired,
+                  "the clerks signed " + name + " for blocks up to height " + std::to_string(change.valid_until_height) +
+                      ", this block is " + std::to_string(block_.height) + "; propose it again and collect new signatures");
+  }
+  Result<std::optional<ValidatorChangeRecord>> taken = Load<ValidatorChangeRecord>(kv_, ValidatorChangeKey(change.sequence));
+  if (!taken) return tl::unexpected(taken.error());
+  if (*taken) {
+    return Reject(TxError::kValidatorChangeOutOfOrder,
+                  name + " was already made at height " + std::to_string((*taken)->decided_at_height) +
+                      "; the validator set has changed since this one was proposed: propose again on the current set");
+  }
+  if (change.sequence > 1) {
+    Result<std::optional<ValidatorChangeRecord>> previous =
+        Load<ValidatorChangeRecord>(kv_, ValidatorChangeKey(change.sequence - 1));
+    if (!previous) return tl::unexpected(previous.error());
+    if (!*previous) {
+      return Reject(TxError::kValidatorChangeOutOfOrder, name + " cannot come before validator change " +
+                                                             std::to_string(change.sequence - 1));
+    }
+    if ((*previous)->decided_at_height == block_.height) {
+      return Reject(TxError::kValidatorChangeOutOfOrder,
+                    "validator change " + std::to_string(change.sequence - 1) +
+                        " was decided in this block, and a block decides one change at most: send " + name +
+                        " again for the next block");
+    }
+  }
+  Result<const GenesisState*> genesis = Genesis();
+  if (!genesis) return tl::unexpected(genesis.error());
+  Result<std::vector<proto::SchnorrPublicKey>> signers =
+      CheckValidatorChangeSignatures(chain_, **genesis, body_.signer, *payload);
+  if (!signers) return tl::unexpected(signers.error());
+
+  ValidatorChangeRecord record;
+  record.change = change;
+  record.tx_id = tx_.id();
+  record.decided_at_height = block_.height;
+  record.effective_from_height = block_.height + kValidatorChangeDelay;
+  record.signed_by = std::move(*signers);
+  Store(kv_, ValidatorChangeKey(change.sequence), record);
+  Emit("validators-changed", {{"sequence", std::to_string(change.sequence)},
+                              {"effective_from_height", std::to_string(record.effective_from_height)},
+                              {"validators", std::to_string(change.validators.validators.size())},
+                              {"total_power", std::to_string(change.validators.TotalPower())},
+                              {"signed_by_clerks", std::to_string(record.signed_by.size())}});
+  next_validators_ = change.validators;
+  return {};
+}
+
 }  // namespace
 
 std::string_view PhaseName(Phase phase) {
@@ -778,6 +837,39 @@ std::string_view PhaseName(Phase phase) {
     case Phase::kVotingEnded: return "voting-ended";
   }
   return "unknown";
+}
+
+Result<std::vector<proto::SchnorrPublicKey>> CheckValidatorChangeSignatures(const proto::ChainId& chain_id,
+                                                                            const GenesisState& genesis,
+                                                                            const proto::SchnorrPublicKey& submitter,
+                                                                            const proto::ChangeValidators& payload) {
+  const auto is_clerk = [&](const proto::SchnorrPublicKey& key) {
+    return std::binary_search(genesis.clerks.begin(), genesis.clerks.end(), key);
+  };
+  proto::Result<proto::Hash32> digest = proto::ValidatorChangeDigest(chain_id, payload.change);
+  if (!digest) return Reject(TxError::kMalformedPayload, "the validator change does not encode: " + digest.error().message);
+  std::set<proto::SchnorrPublicKey> signers;
+  if (is_clerk(submitter)) signers.insert(submitter);
+  for (const proto::ClerkSignature& cosignature : payload.cosignatures) {
+    if (!is_clerk(cosignature.clerk)) {
+      return Reject(TxError::kBadClerkSignature,
+                    "co-signer " + proto::ToHex(cosignature.clerk) + " is not a clerk of this network");
+    }
+    if (!proto::VerifyCosignature(*digest, cosignature)) {
+      return Reject(TxError::kBadClerkSignature, "the co-signature of clerk " + proto::ToHex(cosignature.clerk) +
+                                                     " does not verify for validator change " +
+                                                     std::to_string(payload.change.sequence) +
+                                                     " on this chain: it was made for another change or is damaged");
+    }
+    signers.insert(cosignature.clerk);
+  }
+  if (signers.size() < genesis.clerk_threshold) {
+    return Reject(TxError::kTooFewClerkSignatures,
+                  "validator change " + std::to_string(payload.change.sequence) + " is signed by " +
+                      std::to_string(signers.size()) + " clerk(s); this network needs " +
+                      std::to_string(genesis.clerk_threshold) + ": collect more co-signatures");
+  }
+  return std::vector<proto::SchnorrPublicKey>(signers.begin(), signers.end());
 }
 
 Phase PhaseAt(const proto::Constitution& c, const BlockContext& block) {
@@ -850,6 +942,7 @@ std::string DescribeStateKey(ByteView key) {
   if (text == "rpl/" && size == 52) {
     return "the replay entry of signer " + hex(12, 32) + " nonce " + number(44, 8) + " (valid until " + number(4, 8) + ")";
   }
+  if (text == "vch/" && size == 8) return "validator change " + number(4, 4);
   return "state key " + proto::ToHex(key);
 }
 
@@ -951,6 +1044,19 @@ Result<std::optional<TallyRecord>> BudgetContracts::Tally(const KvView& kv, std:
 Result<std::optional<VoterSpending>> BudgetContracts::Spending(const KvView& kv, std::uint64_t round_id,
                                                                const proto::ResidentId& resident) const {
   return Load<VoterSpending>(kv, SpendingKey(round_id, resident));
+}
+
+Result<std::vector<ValidatorChangeRecord>> BudgetContracts::ValidatorChanges(const KvView& kv) const {
+  std::vector<ValidatorChangeRecord> out;
+  bool corrupt = false;
+  kv.Scan(Key("vch/"), [&](ByteView, ByteView value) {
+    proto::Result<ValidatorChangeRecord> record = proto::Decode<ValidatorChangeRecord>(value);
+    if (!record) return !(corrupt = true);
+    out.push_back(std::move(*record));
+    return true;
+  });
+  if (corrupt) return Reject(TxError::kCorruptState, "a stored validator change does not decode; the database is damaged");
+  return out;
 }
 
 }  // namespace civic::contracts

@@ -13,6 +13,7 @@
 #include "civic/contracts/tally.h"
 #include "civic/node/admission.h"
 #include "civic/node/clock.h"
+#include "civic/node/executor.h"
 #include "civic/node/round_json.h"
 #include "civic/node/wire.h"
 #include "civic/proto/codec.h"
@@ -113,7 +114,8 @@ ApiContext::ApiContext(ApiContext&& other) noexcept
       forwards_txs(other.forwards_txs),
       on_admitted(std::move(other.on_admitted)),
       peers(std::move(other.peers)),
-      consensus_round(std::move(other.consensus_round)) {}
+      consensus_round(std::move(other.consensus_round)),
+      in_validator_set(std::move(other.in_validator_set)) {}
 
 // ---- submission ----
 
@@ -239,45 +241,77 @@ HttpResponse TxStatus(ApiContext& context, std::string_view id_text) {
   return NotFound("no transaction " + hex + " is committed, pending or recently rejected here");
 }
 
-HttpResponse Receipt(ApiContext& context, std::string_view id_text) {
-  auto id = ParseId(id_text);
-  if (!id) return id.error();
-  proto::Result<std::optional<TxLocation>> location = context.ledger->FindTx(*id);
-  if (!location) return StorageError(location.error());
+// The proof that transaction `id` is in a committed block: the transaction, its place in the
+// block with the Merkle path to the header's tx_root, the header and the commit certificate.
+tl::expected<json, HttpResponse> InclusionProof(ApiContext& context, const Hash32& id) {
+  proto::Result<std::optional<TxLocation>> location = context.ledger->FindTx(id);
+  if (!location) return tl::unexpected(StorageError(location.error()));
   if (!location->has_value()) {
-    return NotFound("transaction " + proto::ToHex(*id) + " is not committed (yet): see /v1/txs/" + proto::ToHex(*id));
+    return tl::unexpected(
+        NotFound("transaction " + proto::ToHex(id) + " is not committed (yet): see /v1/txs/" + proto::ToHex(id)));
   }
   const TxLocation where = **location;
   proto::Result<std::optional<proto::Block>> block = context.ledger->BlockAt(where.height);
   proto::Result<std::optional<proto::CommitCertificate>> certificate = context.ledger->CertificateAt(where.height);
   proto::Result<std::vector<Hash32>> ids = context.ledger->TxIdsAt(where.height);
   if (!block || !certificate || !ids || !block->has_value() || !certificate->has_value() ||
-      ids->size() != (*block)->txs.size() || where.index >= ids->size() || (*ids)[where.index] != *id) {
-    return JsonError(500, "io", "the ledger's records of block " + std::to_string(where.height) + " are incomplete");
+      ids->size() != (*block)->txs.size() || where.index >= ids->size() || (*ids)[where.index] != id) {
+    return tl::unexpected(
+        JsonError(500, "io", "the ledger's records of block " + std::to_string(where.height) + " are incomplete"));
   }
   std::vector<Hash32> leaves;
   leaves.reserve(ids->size());
   for (const Hash32& tx_id : *ids) leaves.push_back(proto::MerkleLeafHash(tx_id.view()));
   proto::Result<std::vector<Hash32>> proof = proto::MerkleInclusionProof(leaves, where.index);
-  if (!proof) return JsonError(500, "internal", proof.error().message);
+  if (!proof) return tl::unexpected(JsonError(500, "internal", proof.error().message));
   json proof_json = json::array();
   for (const Hash32& step : *proof) proof_json.push_back(proto::ToHex(step));
   proto::Result<proto::Bytes> tx_bytes = proto::Encode((*block)->txs[where.index]);
   proto::Result<proto::Bytes> header_bytes = proto::Encode((*block)->header);
   proto::Result<proto::Bytes> certificate_bytes = proto::Encode(**certificate);
-  if (!tx_bytes || !header_bytes || !certificate_bytes) return JsonError(500, "internal", "re-encoding a stored record failed");
-  return Json(200, {{"receipt_version", 1},
-                    {"chain_id", context.genesis->chain_id.str()},
-                    {"genesis_hash", proto::ToHex(GenesisHash(*context.genesis))},
-                    {"tx_id", proto::ToHex(*id)},
-                    {"tx", proto::ToHex(*tx_bytes)},
-                    {"height", where.height},
-                    {"index", where.index},
-                    {"tx_count", ids->size()},
-                    {"inclusion_proof", std::move(proof_json)},
-                    {"header", proto::ToHex(*header_bytes)},
-                    {"header_fields", HeaderJson((*block)->header)},
-                    {"certificate", proto::ToHex(*certificate_bytes)}});
+  if (!tx_bytes || !header_bytes || !certificate_bytes) {
+    return tl::unexpected(JsonError(500, "internal", "re-encoding a stored record failed"));
+  }
+  return json{{"tx_id", proto::ToHex(id)},
+              {"tx", proto::ToHex(*tx_bytes)},
+              {"height", where.height},
+              {"index", where.index},
+              {"tx_count", ids->size()},
+              {"inclusion_proof", std::move(proof_json)},
+              {"header", proto::ToHex(*header_bytes)},
+              {"header_fields", HeaderJson((*block)->header)},
+              {"certificate", proto::ToHex(*certificate_bytes)}};
+}
+
+HttpResponse Receipt(ApiContext& context, std::string_view id_text) {
+  auto id = ParseId(id_text);
+  if (!id) return id.error();
+  tl::expected<json, HttpResponse> proof = InclusionProof(context, *id);
+  if (!proof) return proof.error();
+  // The validator changes in effect by the block's height, each with its own proof: a
+  // verifier that holds only the genesis learns from them which set signed the block.
+  const std::uint64_t height = proof->at("height").get<std::uint64_t>();
+  std::unique_ptr<const contracts::KvView> state = context.ledger->StateSnapshot();
+  contracts::Result<std::vector<contracts::ValidatorChangeRecord>> changes = context.contracts->ValidatorChanges(*state);
+  if (!changes) return JsonError(500, "corrupt_state", changes.error().message);
+  json change_proofs = json::array();
+  for (const contracts::ValidatorChangeRecord& change : *changes) {
+    if (change.effective_from_height > height) break;
+    if (change_proofs.size() == proto::kReceiptValidatorChangesMax) {
+      return JsonError(501, "too_many_validator_changes",
+                       "the block was signed after more than " + std::to_string(proto::kReceiptValidatorChangesMax) +
+                           " validator changes, more than a receipt carries; check it with civic-wallet audit instead");
+    }
+    tl::expected<json, HttpResponse> change_proof = InclusionProof(context, change.tx_id);
+    if (!change_proof) return change_proof.error();
+    change_proofs.push_back(std::move(*change_proof));
+  }
+  json receipt = {{"receipt_version", 1},
+                  {"chain_id", context.genesis->chain_id.str()},
+                  {"genesis_hash", proto::ToHex(GenesisHash(*context.genesis))}};
+  receipt.update(*proof);
+  receipt["validator_changes"] = std::move(change_proofs);
+  return Json(200, receipt);
 }
 
 // The committed block at `height_text` and its certificate, or the error answer.
@@ -356,6 +390,7 @@ HttpResponse Status(ApiContext& context) {
   return Json(200, {{"chain_id", context.genesis->chain_id.str()},
                     {"genesis_hash", proto::ToHex(GenesisHash(*context.genesis))},
                     {"role", context.validator ? "validator" : "observer"},
+                    {"in_validator_set", context.validator && context.in_validator_set && context.in_validator_set()},
                     {"node_key", context.node_key_hex},
                     {"height", tip.height},
                     {"block_hash", proto::ToHex(tip.block_hash)},
@@ -376,12 +411,57 @@ HttpResponse Status(ApiContext& context) {
                       {"max", latency.max_ms}}}});
 }
 
-HttpResponse Validators(ApiContext& context) {
-  json validators = json::array();
-  for (const GenesisValidator& validator : context.genesis->validators) {
-    validators.push_back({{"name", validator.name}, {"ed25519", proto::ToHex(validator.key)}, {"power", validator.power}});
+// A set as JSON, with the genesis names of the validators that have one.
+json ValidatorsJson(const Genesis& genesis, const proto::ValidatorSet& set) {
+  json out = json::array();
+  for (const proto::Validator& validator : set.validators) {
+    std::string name;
+    for (const GenesisValidator& listed : genesis.validators) {
+      if (listed.key == validator.key) name = listed.name;
+    }
+    out.push_back({{"name", name}, {"ed25519", proto::ToHex(validator.key)}, {"power", validator.power}});
   }
-  return Json(200, {{"height", context.ledger->tip().height}, {"validators", std::move(validators)}});
+  return out;
+}
+
+HttpResponse Validators(ApiContext& context) {
+  const std::uint64_t height = context.ledger->tip().height;
+  std::unique_ptr<const contracts::KvView> state = context.ledger->StateSnapshot();
+  proto::Result<consensus::ValidatorSchedule> schedule = ScheduleFromState(*context.genesis, *context.contracts, *state);
+  contracts::Result<std::vector<contracts::ValidatorChangeRecord>> changes = context.contracts->ValidatorChanges(*state);
+  if (!schedule || !changes) {
+    return JsonError(500, "corrupt_state", "the stored validator changes do not read back; the node's database is damaged");
+  }
+  json history = json::array();
+  for (const contracts::ValidatorChangeRecord& change : *changes) {
+    json signers = json::array();
+    for (const proto::SchnorrPublicKey& clerk : change.signed_by) signers.push_back(proto::ToHex(clerk));
+    history.push_back({{"sequence", change.change.sequence},
+                       {"reason", change.change.reason},
+                       {"decided_at_height", change.decided_at_height},
+                       {"effective_from_height", change.effective_from_height},
+                       {"tx_id", proto::ToHex(change.tx_id)},
+                       {"signed_by", std::move(signers)},
+                       {"validators", ValidatorsJson(*context.genesis, change.change.validators)}});
+  }
+  // `height` and the state are read one after the other: the state may already hold a change
+  // of the next block. `latest` and `next_change_sequence` come from the state alone, so a
+  // new change always builds on the last one; `pending` is any change not yet in effect.
+  const proto::ValidatorSet& now = schedule->SetAt(height + 1);
+  const proto::ValidatorSet latest = changes->empty() ? context.genesis->ValidatorSet() : changes->back().change.validators;
+  json pending = nullptr;
+  if (!changes->empty() && changes->back().effective_from_height > height + 1) {
+    pending = {{"effective_from_height", changes->back().effective_from_height},
+               {"validators", ValidatorsJson(*context.genesis, latest)}};
+  }
+  return Json(200, {{"height", height},
+                    {"validators", ValidatorsJson(*context.genesis, now)},
+                    {"total_power", now.TotalPower()},
+                    {"pending", std::move(pending)},
+                    {"latest", {{"sequence", changes->size()}, {"validators", ValidatorsJson(*context.genesis, latest)}}},
+                    {"next_change_sequence", changes->size() + 1},
+                    {"clerk_threshold", context.genesis->contracts.clerk_threshold},
+                    {"changes", std::move(history)}});
 }
 
 tl::expected<std::uint64_t, HttpResponse> ParseRoundId(std::string_view text) {

@@ -41,7 +41,7 @@ std::vector<std::optional<proto::Result<proto::VerifiedTx>>> VerifyAll(const std
 ChainVerifier::ChainVerifier(const Genesis& genesis)
     : genesis_(genesis),
       contracts_(genesis.chain_id),
-      validators_(genesis.ValidatorSet()),
+      schedule_(1, genesis.ValidatorSet()),
       state_(std::make_unique<contracts::MemoryKv>()),
       commitment_(genesis.chain_id),
       tip_{0, proto::Hash32{}, genesis.genesis_time_unix_ms} {}
@@ -64,7 +64,8 @@ proto::Result<void> ChainVerifier::Apply(const proto::Block& block, const proto:
   if (header.height != height) {
     return Mismatch(height, "the block given for it says height " + std::to_string(header.height));
   }
-  const HeaderExpectation expected{genesis_.chain_id, tip_, commitment_.Digest(), &validators_};
+  const proto::ValidatorSet& validators = schedule_.SetAt(height);
+  const HeaderExpectation expected{genesis_.chain_id, tip_, commitment_.Digest(), &validators};
   if (proto::Result<void> checked = CheckHeader(header, expected); !checked) {
     return proto::Fail(proto::ErrorCode::kBadProof, checked.error().message);
   }
@@ -78,7 +79,7 @@ proto::Result<void> ChainVerifier::Apply(const proto::Block& block, const proto:
     return Mismatch(height, "its commit certificate is for another block (height " + std::to_string(certificate.height) +
                                 ", hash " + proto::ToHex(certificate.block_hash) + ")");
   }
-  if (proto::Result<void> verified = proto::VerifyCommitCertificate(genesis_.chain_id, validators_, certificate);
+  if (proto::Result<void> verified = proto::VerifyCommitCertificate(genesis_.chain_id, validators, certificate);
       !verified) {
     return Mismatch(height, "commit certificate: " + verified.error().message);
   }
@@ -89,6 +90,7 @@ proto::Result<void> ChainVerifier::Apply(const proto::Block& block, const proto:
   contracts_.BeginBlock(changes, context);
   std::vector<proto::Hash32> ids;
   ids.reserve(block.txs.size());
+  std::optional<proto::ValidatorSet> next_validators;
   for (std::size_t i = 0; i < block.txs.size(); ++i) {
     proto::Result<proto::VerifiedTx>& tx = *verified[i];
     if (!tx) return Mismatch(height, "transaction " + std::to_string(i) + ": " + proto::ToString(tx.error()));
@@ -99,9 +101,15 @@ proto::Result<void> ChainVerifier::Apply(const proto::Block& block, const proto:
                                   std::string(contracts::TxErrorName(applied.error().code)) +
                                   "): " + applied.error().message);
     }
+    if (applied->next_validators) next_validators = std::move(applied->next_validators);
     ids.push_back(tx->id());
   }
   if (proto::TxRoot(ids) != header.tx_root) return Mismatch(height, "tx_root does not match its transactions");
+  if (next_validators) {
+    if (proto::Result<void> scheduled = schedule_.ScheduleChange(height, std::move(*next_validators)); !scheduled) {
+      return Mismatch(height, "its validator change does not fit the schedule: " + scheduled.error().message);
+    }
+  }
   UpdateCommitment(commitment_, *state_, changes.pending_writes());
   changes.Commit();
   tip_ = Tip{height, *hash, header.time_unix_ms};

@@ -18,7 +18,26 @@ tl::unexpected<proto::Error> Invalid(const proto::Block& block, const std::strin
   return Fail(ErrorCode::kInvalidArgument, "block " + std::to_string(block.header.height) + ": " + why);
 }
 
+static_assert(contracts::kValidatorChangeDelay == consensus::kValidatorSetDelay,
+              "the contracts and consensus must agree on when a validator change takes effect");
+
 }  // namespace
+
+proto::Result<consensus::ValidatorSchedule> ScheduleFromState(const Genesis& genesis,
+                                                              const contracts::BudgetContracts& contracts,
+                                                              const contracts::KvView& state) {
+  consensus::ValidatorSchedule schedule(1, genesis.ValidatorSet());
+  contracts::Result<std::vector<contracts::ValidatorChangeRecord>> changes = contracts.ValidatorChanges(state);
+  if (!changes) return Fail(ErrorCode::kIo, "the stored validator changes: " + changes.error().message);
+  for (contracts::ValidatorChangeRecord& change : *changes) {
+    if (proto::Result<void> scheduled = schedule.ScheduleChange(change.decided_at_height, std::move(change.change.validators));
+        !scheduled) {
+      return Fail(ErrorCode::kIo, "stored validator change " + std::to_string(change.change.sequence) +
+                                      " does not fit the schedule: " + scheduled.error().message);
+    }
+  }
+  return schedule;
+}
 
 Executor::Executor(Ledger& ledger) : ledger_(ledger), contracts_(ledger.genesis().chain_id) {}
 
@@ -52,6 +71,7 @@ ExecutedBlock Executor::Build(std::span<const proto::VerifiedTx> candidates, std
       if (dropped != nullptr) dropped->push_back(Dropped{tx.id(), applied.error()});
       continue;
     }
+    if (applied->next_validators) executed.next_validators = std::move(applied->next_validators);
     bytes += encoded->size();
     executed.block.txs.push_back(tx.tx());
     executed.tx_ids.push_back(tx.id());
@@ -126,6 +146,7 @@ proto::Result<ExecutedBlock> Executor::Validate(const proto::Block& block, const
                                 std::string(contracts::TxErrorName(applied.error().code)) +
                                 "): " + applied.error().message);
     }
+    if (applied->next_validators) executed.next_validators = std::move(applied->next_validators);
     executed.tx_ids.push_back(*id);
   }
   if (header.tx_root != proto::TxRoot(executed.tx_ids)) return Invalid(block, "its tx_root does not match its transactions");

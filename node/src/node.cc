@@ -67,7 +67,7 @@ consensus::TimeoutConfig Timeouts(const ConsensusParams& params) {
 class NodeImpl final : public Node {
  public:
   NodeImpl(const Config& config, const Genesis& genesis)
-      : config_(config), genesis_(genesis), validators_(genesis_.ValidatorSet()) {}
+      : config_(config), genesis_(genesis), schedule_(1, genesis_.ValidatorSet()) {}
   ~NodeImpl() override { Stop(); }
 
   proto::Result<void> Init(std::optional<proto::Ed25519KeyPair> key, std::optional<proto::Ed25519KeyPair> node_key) {
@@ -80,22 +80,27 @@ class NodeImpl final : public Node {
     const Tip tip = ledger_->tip();
     spdlog::info("ledger at height {} (block {}), app hash {}", tip.height, proto::ToHex(tip.block_hash),
                  proto::ToHex(ledger_->app_hash()));
-    for (const GenesisValidator& validator : genesis_.validators) validator_keys_.insert(validator.key);
+    proto::Result<consensus::ValidatorSchedule> schedule =
+        ScheduleFromState(genesis_, executor_->contracts(), ledger_->state());
+    if (!schedule) return tl::unexpected(schedule.error());
+    schedule_ = std::move(*schedule);
+    RefreshValidatorKeys();
 
     if (key) {
-      if (!validator_keys_.contains(key->public_key())) {
-        return proto::Fail(proto::ErrorCode::kInvalidArgument,
-                           "the validator key " + proto::ToHex(key->public_key()) +
-                               " is not a validator of this genesis: run as an observer (no validator_key) or fix the key");
+      if (!IsValidatorKey(key->public_key())) {
+        // A validator the clerks are about to add starts before their change: it follows the
+        // chain and signs from the height the change names.
+        spdlog::warn("the validator key {} is not a validator at height {} or {}: this node follows the chain and "
+                     "signs only once a validator change names it (if that is not expected, fix node.validator_key)",
+                     proto::ToHex(key->public_key()), tip.height + 1, tip.height + 2);
       }
       node_key_hex_ = proto::ToHex(key->public_key());
       start_height_ = tip.height + 1;
       safety_ = std::make_unique<consensus::SafetyStore>(ledger_->safety_storage());
       proto::Result<std::optional<consensus::LastSigned>> last = safety_->Load();
       if (!last) return proto::Fail(last.error().code, "the consensus safety record: " + last.error().message);
-      consensus::ValidatorSchedule schedule(1, validators_);
       engine_ = std::make_unique<consensus::Engine>(
-          consensus::EngineConfig{genesis_.chain_id, Timeouts(genesis_.consensus)}, std::move(*key), std::move(schedule),
+          consensus::EngineConfig{genesis_.chain_id, Timeouts(genesis_.consensus)}, std::move(*key), schedule_,
           tip.height + 1, *last);
     }
     if (config_.p2p.enabled() && !node_key) {
@@ -118,6 +123,7 @@ class NodeImpl final : public Node {
     };
     context.peers = [this] { return network_ ? network_->Peers() : std::vector<PeerInfo>{}; };
     context.consensus_round = [this] { return round_.load(); };
+    if (engine_) context.in_validator_set = [this, self = engine_->self()] { return IsValidatorKey(self); };
     api_ = std::make_unique<Api>(std::move(context));
 
     // The network first: the core thread may send as soon as it runs (a restarted proposer
@@ -186,9 +192,8 @@ class NodeImpl final : public Node {
 #ifdef CIVIC_BYZANTINE_TEST
     byzantine_key_ = options.key;
 #endif
-    options.allowed = validator_keys_;
+    options.allowed = AllowedPeers();
     for (const P2pPeerConfig& peer : config_.p2p.peers) {
-      options.allowed.insert(peer.key);
       if (peer.host) options.dial.push_back(PeerAddress{peer.key, *peer.host, peer.port});
     }
     options.listen_address = config_.p2p.listen_address;
@@ -276,7 +281,7 @@ class NodeImpl final : public Node {
     if (!admitted.empty()) {
       WakeCore();
       // Validators are all connected to each other; what an observer forwards, pass on.
-      if (!validator_keys_.contains(peer)) Gossip(admitted);
+      if (!IsValidatorKey(peer)) Gossip(admitted);
     }
     if (misbehaved) network_->Drop(peer, *misbehaved);
   }
@@ -350,7 +355,7 @@ class NodeImpl final : public Node {
     // is known only once we are there; the engine checks it then).
     const bool from_proposer = body.height == engine_->height()
                                    ? body.proposer == engine_->driver().Proposer(static_cast<consensus::Round>(body.round))
-                                   : validator_keys_.contains(body.proposer);
+                                   : IsMember(schedule_.SetAt(engine_->height() + 1), body.proposer);
     if (!from_proposer) {
       network_->Drop(peer, "it sent a proposal of height " + std::to_string(body.height) + " round " +
                                std::to_string(body.round) + " from " + proto::ToHex(body.proposer).substr(0, 12) +
@@ -399,7 +404,7 @@ class NodeImpl final : public Node {
       return;
     }
     if (proto::Result<void> certified =
-            proto::VerifyCommitCertificate(genesis_.chain_id, validators_, message.certificate);
+            proto::VerifyCommitCertificate(genesis_.chain_id, schedule_.SetAt(height), message.certificate);
         !certified) {
       network_->Drop(peer, "its certificate for block " + std::to_string(height) +
                                " does not verify: " + certified.error().message);
@@ -469,7 +474,7 @@ class NodeImpl final : public Node {
 
   // Executes `block` on the tip; signatures the mempool already checked are not checked again.
   proto::Result<ExecutedBlock> ValidateOnTip(const proto::Block& block, std::uint64_t time_max_unix_ms) const {
-    return executor_->Validate(block, validators_, Limits(),
+    return executor_->Validate(block, schedule_.SetAt(ledger_->tip().height + 1), Limits(),
                                [this](const proto::Hash32& id) { return mempool_->Find(id); }, time_max_unix_ms);
   }
 
@@ -479,7 +484,15 @@ class NodeImpl final : public Node {
     queue.push_back(std::move(first));
     while (!queue.empty() && !halted_) {
       proto::Result<consensus::Actions> actions = engine_->Step(queue.front());
+      const bool committed = std::holds_alternative<consensus::CommittedEvent>(queue.front());
       queue.pop_front();
+      if (!actions && committed) {
+        // The block is written but the engine cannot leave its height (e.g. it refuses the
+        // block's validator change): going on would leave this validator silent for good.
+        Halt(proto::Error{actions.error().code, "the consensus engine refused the commit of height " +
+                                                    std::to_string(engine_->height()) + ": " + actions.error().message});
+        return;
+      }
       if (!actions) {
         spdlog::debug("consensus input dropped: {}", proto::ToString(actions.error()));
         continue;
@@ -649,7 +662,7 @@ class NodeImpl final : public Node {
     const std::vector<proto::VerifiedTx> candidates = mempool_->Candidates(genesis_.consensus.block_txs_max);
     std::vector<Dropped> dropped;
     ExecutedBlock block =
-        executor_->Build(candidates, NowUnixMs(), engine_->self(), validators_, Limits(), &dropped);
+        executor_->Build(candidates, NowUnixMs(), engine_->self(), schedule_.SetAt(height), Limits(), &dropped);
     CIVIC_ASSERT(block.block.header.height == height);
     for (const Dropped& drop : dropped) {
       tracker_.Rejected(drop.id, RejectionNote{std::string(contracts::TxErrorName(drop.reason.code)), drop.reason.message});
@@ -715,6 +728,20 @@ class NodeImpl final : public Node {
                         "cannot write block " + std::to_string(height) + ": " + written.error().message});
       return;
     }
+    committed_change_.reset();
+    if (block.next_validators) {
+      if (proto::Result<void> scheduled = schedule_.ScheduleChange(height, *block.next_validators); !scheduled) {
+        Halt(proto::Error{scheduled.error().code, "block " + std::to_string(height) +
+                                                      " decided a validator change this node cannot schedule: " +
+                                                      scheduled.error().message});
+        return;
+      }
+      committed_change_ = std::make_pair(height, *block.next_validators);
+      spdlog::info("block {} changes the validator set from height {}: {} validators, voting power {}", height,
+                   height + consensus::kValidatorSetDelay, block.next_validators->validators.size(),
+                   block.next_validators->TotalPower());
+    }
+    RefreshValidatorKeys();
     const auto now = TxTracker::Clock::now();
     tracker_.Committed(block.tx_ids, now);
     const Tip tip = ledger_->tip();
@@ -739,7 +766,7 @@ class NodeImpl final : public Node {
       WaitBeforeNextHeight(height);
       return;
     }
-    if (engine_) Feed(consensus::CommittedEvent{height, std::nullopt, /*from_sync=*/true});
+    if (engine_) Feed(consensus::CommittedEvent{height, TakeChange(height), /*from_sync=*/true});
     MaybeSync();
   }
 
@@ -769,7 +796,52 @@ class NodeImpl final : public Node {
   void NextHeight(consensus::Height committed) {
     waiting_for_txs_.reset();
     heartbeat_.cancel();
-    Feed(consensus::CommittedEvent{committed, std::nullopt});
+    Feed(consensus::CommittedEvent{committed, TakeChange(committed)});
+  }
+
+  // The validator change the block at `height` decided, for the engine (once).
+  std::optional<proto::ValidatorSet> TakeChange(consensus::Height height) {
+    std::optional<proto::ValidatorSet> change;
+    if (committed_change_ && committed_change_->first == height) change = std::move(committed_change_->second);
+    committed_change_.reset();
+    return change;
+  }
+
+  static bool IsMember(const proto::ValidatorSet& set, const proto::Ed25519PublicKey& key) {
+    return std::any_of(set.validators.begin(), set.validators.end(),
+                       [&](const proto::Validator& validator) { return validator.key == key; });
+  }
+
+  // The keys that validate at the next two heights: a change decided now reaches no further.
+  // Core thread (or Init, before it runs); the network is told who may connect.
+  void RefreshValidatorKeys() {
+    const std::uint64_t next = ledger_->tip().height + 1;
+    std::set<proto::Ed25519PublicKey> keys;
+    for (std::uint64_t height : {next, next + 1}) {
+      for (const proto::Validator& validator : schedule_.SetAt(height).validators) keys.insert(validator.key);
+    }
+    {
+      std::lock_guard lock(validator_keys_mutex_);
+      if (keys == validator_keys_) return;
+      validator_keys_ = std::move(keys);
+    }
+    if (network_) network_->SetAllowed(AllowedPeers());
+  }
+
+  bool IsValidatorKey(const proto::Ed25519PublicKey& key) const {
+    std::lock_guard lock(validator_keys_mutex_);
+    return validator_keys_.contains(key);
+  }
+
+  // Who may connect: the validators of the next two heights and the peers the config lists.
+  std::set<proto::Ed25519PublicKey> AllowedPeers() const {
+    std::set<proto::Ed25519PublicKey> allowed;
+    {
+      std::lock_guard lock(validator_keys_mutex_);
+      allowed = validator_keys_;
+    }
+    for (const P2pPeerConfig& peer : config_.p2p.peers) allowed.insert(peer.key);
+    return allowed;
   }
 
   // Bytes of peer messages waiting for the core thread (about four of the largest blocks),
@@ -780,7 +852,11 @@ class NodeImpl final : public Node {
 
   Config config_;
   Genesis genesis_;
-  const proto::ValidatorSet validators_;  // the genesis set, canonical (built once)
+  // Who validates at each height: the genesis set, then each change committed blocks decided.
+  // Core thread only once it runs.
+  consensus::ValidatorSchedule schedule_;
+  std::optional<std::pair<consensus::Height, proto::ValidatorSet>> committed_change_;  // for the engine
+  mutable std::mutex validator_keys_mutex_;  // the worker thread reads the keys too
   std::set<proto::Ed25519PublicKey> validator_keys_;
   std::unique_ptr<Ledger> ledger_;
   std::unique_ptr<Executor> executor_;

@@ -209,6 +209,19 @@ class PeerNetworkImpl final : public PeerNetwork {
     });
   }
 
+  void SetAllowed(std::set<Key> allowed) override {
+    asio::post(io_, [this, allowed = std::move(allowed)]() mutable {
+      options_.allowed = std::move(allowed);
+      std::vector<ConnectionPtr> gone;
+      for (const auto& [key, connection] : peers_) {
+        if (!options_.allowed.contains(key)) gone.push_back(connection);
+      }
+      for (const ConnectionPtr& connection : gone) {
+        connection->Close("it is no longer a validator, and this node's config does not list it as a peer");
+      }
+    });
+  }
+
   std::vector<PeerInfo> Peers() const override {
     std::lock_guard lock(info_mutex_);
     return info_;
@@ -381,6 +394,12 @@ class PeerNetworkImpl final : public PeerNetwork {
   }
 
   void Register(const ConnectionPtr& connection) {
+    // The allowed keys may have changed while the handshake waited on the network.
+    if (!options_.allowed.contains(connection->peer)) {
+      ++stats_.connections_refused;
+      connection->Close("key " + proto::ToHex(connection->peer) + " is no longer a known peer");
+      return;
+    }
     ++stats_.connections_accepted;
     connection->established = true;
     connection->read_deadline = Clock::now() + std::chrono::milliseconds(kIdleMs);

@@ -25,6 +25,7 @@ std::string_view DomainName(Domain domain) {
     case Domain::kStateEntry: return "state-entry";
     case Domain::kAppHash: return "app-hash";
     case Domain::kPeerHandshake: return "peer-handshake";
+    case Domain::kValidatorChange: return "validator-change";
   }
   CIVIC_ASSERT(false && "unnamed Domain");
 }

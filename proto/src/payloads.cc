@@ -66,7 +66,33 @@ Result<void> Constitution::Check() const {
   return {};
 }
 
+bool ChangeValidators::IsCanonical(const std::vector<ClerkSignature>& cosignatures) {
+  for (std::size_t i = 1; i < cosignatures.size(); ++i) {
+    if (!(cosignatures[i - 1].clerk < cosignatures[i].clerk)) return false;
+  }
+  return true;
+}
+
+Result<Hash32> ValidatorChangeDigest(const ChainId& chain_id, const ValidatorChange& change) {
+  Result<Bytes> encoded = Encode(change);
+  if (!encoded) return tl::unexpected(encoded.error());
+  return TaggedHash(chain_id, Domain::kValidatorChange, *encoded);
+}
+
+Result<ClerkSignature> CosignValidatorChange(const ChainId& chain_id, const ValidatorChange& change,
+                                             const SchnorrKeyPair& clerk, const Secret32& aux_rand) {
+  Result<Hash32> digest = ValidatorChangeDigest(chain_id, change);
+  if (!digest) return tl::unexpected(digest.error());
+  return ClerkSignature{clerk.public_key(), clerk.Sign(digest->view(), aux_rand)};
+}
+
+bool VerifyCosignature(const Hash32& digest, const ClerkSignature& cosignature) {
+  return SchnorrVerify(cosignature.clerk, digest.view(), cosignature.signature);
+}
+
 CIVIC_CODEC_INSTANTIATE(RegisterResident)
+CIVIC_CODEC_INSTANTIATE(ValidatorChange)
+CIVIC_CODEC_INSTANTIATE(ChangeValidators)
 CIVIC_CODEC_INSTANTIATE(RegisterPaperResident)
 CIVIC_CODEC_INSTANTIATE(RevokeResident)
 CIVIC_CODEC_INSTANTIATE(OpenRound)

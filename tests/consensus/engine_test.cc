@@ -240,6 +240,25 @@ TEST(Engine, AValidatorSetChangeTakesEffectTwoHeightsLater) {
   }
 }
 
+TEST(Engine, AValidatorRemovedFromTheSetFollowsWithoutSigning) {
+  Validators v = MakeValidators({10, 10, 10, 10, 10});
+  const proto::Ed25519PublicKey removed = v.set.validators[0].key;
+  const std::size_t removed_node = v.IndexOf(removed);
+  proto::ValidatorSet after = v.set;
+  after.validators.erase(after.validators.begin());
+  Network network(std::move(v));
+  network.ChangeSetAt(1, after);  // validates from height 3
+  network.StartAll();
+  network.RunUntilDecided(5);
+  const Network::Node& node = network.node(removed_node);
+  ASSERT_TRUE(node.persisted.has_value());
+  EXPECT_LE(node.persisted->height, 2u) << "a validator signed at a height whose set does not hold it";
+  EXPECT_EQ(node.decisions.size(), 5u) << "it still follows the chain";
+  for (std::size_t h = 2; h < 5; ++h) {
+    EXPECT_TRUE(proto::VerifyCommitCertificate(TestChain(), after, node.decisions.at(h).certificate).has_value()) << h;
+  }
+}
+
 // One engine fed by hand, run by a validator that does not propose round 0 of height 1.
 struct Single {
   explicit Single(std::optional<LastSigned> last_signed = std::nullopt)

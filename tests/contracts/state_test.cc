@@ -109,9 +109,9 @@ TEST_F(Envelope, ExpiredNoncesArePrunedAndStayRefusedUntilThen) {
   EXPECT_EQ(late.error().code, TxError::kTxExpired);
 }
 
-TEST_F(Envelope, MalformedPayloadAndUnsupportedKind) {
+TEST_F(Envelope, APayloadOfAnotherKindIsMalformed) {
   Refused(clerk(), TxKind::kRegisterResident, proto::CloseRound{1}, TxError::kMalformedPayload);
-  Refused(clerk(), TxKind::kChangeValidators, proto::CloseRound{1}, TxError::kUnsupportedKind);
+  Refused(clerk(), TxKind::kChangeValidators, proto::CloseRound{1}, TxError::kMalformedPayload);
 }
 
 TEST_F(Envelope, ADamagedRecordIsReportedNeverUsed) {

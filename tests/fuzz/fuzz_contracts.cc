@@ -96,7 +96,7 @@ contracts::GenesisState Genesis() {
   for (int i = 0; i < kClerks; ++i) genesis.clerks.push_back(Keys()[static_cast<std::size_t>(i)].public_key());
   std::sort(genesis.clerks.begin(), genesis.clerks.end());
   genesis.districts = {{1, "North"}, {2, "South"}, {3, "Harbour"}};
-  genesis.clerk_threshold = 1;
+  genesis.clerk_threshold = 2;  // validator changes need both clerks
   return genesis;
 }
 
@@ -144,6 +144,32 @@ proto::Constitution MakeConstitution(Script& in, std::uint64_t height) {
   }
   c.outcome_rule = in.Pick<std::uint8_t>(0, 7);
   return c;
+}
+
+// A validator change of 1 to 3 validators, numbered 0 to 3, co-signed by some of the keys
+// (clerks or not), some signatures made for another number.
+proto::ChangeValidators MakeValidatorChange(Script& in, std::uint64_t height) {
+  proto::ChangeValidators p;
+  p.change.sequence = in.Pick<std::uint32_t>(0, 3);
+  const std::uint8_t members = static_cast<std::uint8_t>(in.Pick<int>(1, 3));
+  for (std::uint8_t i = 1; i <= members; ++i) {
+    proto::Ed25519PublicKey key;
+    key.bytes.fill(static_cast<std::uint8_t>(i * 16 + in.Pick<int>(0, 3)));
+    p.change.validators.validators.push_back({key, in.Pick<std::uint64_t>(1, 3)});
+  }
+  p.change.reason = in.Flag() ? "new office" : "";
+  p.change.valid_until_height = height + in.Pick(0, 4);
+  for (std::size_t k = 0; k < static_cast<std::size_t>(kClerks + 1); ++k) {
+    if (!in.Flag()) continue;
+    proto::ValidatorChange signed_change = p.change;
+    if (in.Flag()) signed_change.sequence += 1;
+    proto::Result<proto::ClerkSignature> cosignature =
+        proto::CosignValidatorChange(Chain(), signed_change, Keys()[k], Seed(1));
+    if (cosignature) p.cosignatures.push_back(*cosignature);
+  }
+  std::sort(p.cosignatures.begin(), p.cosignatures.end(),
+            [](const proto::ClerkSignature& a, const proto::ClerkSignature& b) { return a.clerk < b.clerk; });
+  return p;
 }
 
 // The payload bytes of one step, or an empty kind for the end of the input.
@@ -234,6 +260,10 @@ proto::TxBody MakeBody(Script& in, std::uint64_t height, std::uint64_t nonce) {
     }
     default: {  // any kind, raw bytes: mostly payloads that do not decode
       body.kind = static_cast<proto::TxKind>(in.Pick<int>(1, 10));
+      if (body.kind == proto::TxKind::kChangeValidators && in.Flag()) {
+        body.payload = proto::Encode(MakeValidatorChange(in, height)).value_or(proto::Bytes{});
+        break;
+      }
       body.payload = in.Raw(in.Pick<std::size_t>(0, 64));
       break;
     }
@@ -288,6 +318,26 @@ void CheckRounds(const contracts::BudgetContracts& contracts, const MemoryKv& kv
   }
 }
 
+// Validator changes are numbered 1, 2, ... with no gap, one per height at most, each signed
+// by at least the threshold of distinct clerks, each taking effect two heights on.
+void CheckValidatorChanges(const contracts::BudgetContracts& contracts, const MemoryKv& kv) {
+  const auto changes = contracts.ValidatorChanges(kv);
+  CIVIC_ASSERT(changes.has_value());
+  const contracts::GenesisState genesis = Genesis();
+  std::uint64_t last_height = 0;
+  for (std::size_t i = 0; i < changes->size(); ++i) {
+    const contracts::ValidatorChangeRecord& change = (*changes)[i];
+    CIVIC_ASSERT(change.change.sequence == i + 1);
+    CIVIC_ASSERT(change.decided_at_height > last_height);
+    CIVIC_ASSERT(change.effective_from_height == change.decided_at_height + contracts::kValidatorChangeDelay);
+    CIVIC_ASSERT(change.signed_by.size() >= genesis.clerk_threshold);
+    for (const proto::SchnorrPublicKey& clerk : change.signed_by) {
+      CIVIC_ASSERT(std::binary_search(genesis.clerks.begin(), genesis.clerks.end(), clerk));
+    }
+    last_height = change.decided_at_height;
+  }
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -338,6 +388,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       just_closed = proto::Decode<proto::CloseRound>(verified->tx().body.payload).value().round_id;
     }
     CheckRounds(contracts, kv, just_closed);
+    CheckValidatorChanges(contracts, kv);
   }
 
   // Replayed on a fresh state, the accepted transactions give the same state.

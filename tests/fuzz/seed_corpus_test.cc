@@ -58,7 +58,12 @@ std::map<std::string, std::map<std::string, Bytes>> ExpectedSeeds() {
   const consensus::VoteEquivocation vote_equivocation{vote_a, vote_b};
   const consensus::LastSigned last_signed{consensus::kLastSignedVersion, 12, 2, consensus::SignedStep::kProposal,
                                           consensus::ProposalSigningDigest(chain, proposal.body).value()};
+  const ValidatorChange change{1, validators.set, "office 5 joins", 900};
+  const SchnorrKeyPair clerk = SchnorrKeyPair::FromSecret(testing::Filled(0xC1)).value();
+  const ChangeValidators cosigned{change, {CosignValidatorChange(chain, change, clerk, testing::Filled(7)).value()}};
   return {
+      {"fuzz_decode_validatorchange", {{"four", Encode(change).value()}}},
+      {"fuzz_decode_changevalidators", {{"one-clerk", Encode(cosigned).value()}}},
       {"fuzz_decode_tx", {{"ballot", Encode(tx).value()}}},
       {"fuzz_decode_txbody", {{"ballot", Encode(tx.body).value()}}},
       {"fuzz_decode_ballot", {{"three-choices", Encode(testing::SampleBallot()).value()},

@@ -11,6 +11,8 @@
 
 #include "civic/node/p2p.h"
 #include "civic/node/testnet.h"
+#include "civic/wallet/keystore.h"
+#include "civic/wallet/receipt.h"
 #include "link_proxy.h"
 #include "node_fixture.h"
 
@@ -150,6 +152,17 @@ class Cluster {
   }
 
   std::filesystem::path dir() const { return dir_.path(); }
+
+  // Rewrites the genesis without validator i, before any node starts: a node with a
+  // validator key that the clerks have yet to add. Every node reads the one genesis file.
+  void LeaveOutOfGenesis(std::size_t i) {
+    const std::filesystem::path path = dir_.path() / "net" / "genesis.json";
+    proto::Result<Genesis> genesis = LoadGenesisFile(path);
+    ASSERT_TRUE(genesis.has_value());
+    std::erase_if(genesis->validators, [&](const GenesisValidator& v) { return v.key == nodes_[i].key; });
+    WriteFile(path, GenesisToJson(*genesis));
+    network_.genesis = *genesis;
+  }
 
   // Cuts (or heals) every link between a validator of `a` and one of `b`, both ways.
   void SetPartition(const std::vector<std::size_t>& a, const std::vector<std::size_t>& b, bool cut) {
@@ -492,6 +505,204 @@ TEST(Network, ValidatorsWhoseClocksAreMinutesOffCannotPushBlockTimes) {
   for (std::size_t i = 0; i < cluster.size(); ++i) {
     EXPECT_EQ(ReadFile(cluster.log(i)).find("halting"), std::string::npos) << cluster.node(i).name << " halted";
   }
+}
+
+}  // namespace
+}  // namespace civic::node
+
+namespace civic::node {
+namespace {
+
+using namespace civic::node::testing;
+using nlohmann::json;
+
+// civic-wallet with `args`; its exit code and what it printed.
+std::pair<int, std::string> RunWallet(const std::filesystem::path& dir, std::vector<std::string> args) {
+  const std::filesystem::path log = dir / "wallet.log";
+  std::filesystem::remove(log);
+  CivicdProcess run(std::move(args), log, CIVIC_WALLET_BINARY);
+  const int code = run.Wait().value_or(-1);
+  return {code, ReadFile(log)};
+}
+
+// The indexes of the validators whose precommits the certificate of block `height` carries.
+std::set<std::uint32_t> Signers(const Cluster& cluster, std::size_t node, std::uint64_t height) {
+  const HttpReply reply = Http(cluster.http(node), "GET", "/v1/blocks/" + std::to_string(height));
+  EXPECT_EQ(reply.status, 200) << reply.body;
+  if (reply.status != 200) return {};
+  proto::Result<proto::Bytes> bytes = proto::FromHex(reply.Json()["certificate"]["encoded"].get<std::string>());
+  proto::Result<proto::CommitCertificate> certificate = proto::Decode<proto::CommitCertificate>(bytes.value_or(proto::Bytes{}));
+  EXPECT_TRUE(certificate.has_value());
+  std::set<std::uint32_t> out;
+  if (certificate) {
+    for (const proto::CommitSignature& signature : certificate->signatures) out.insert(signature.validator_index);
+  }
+  return out;
+}
+
+std::string SetHashAt(const Cluster& cluster, std::size_t node, std::uint64_t height) {
+  const HttpReply reply = Http(cluster.http(node), "GET", "/v1/blocks/" + std::to_string(height));
+  return reply.status == 200 ? reply.Json()["header"].value("validator_set_hash", "") : "";
+}
+
+// Issue 7 item 4 and the clerks' side of issue 8: two clerks of a genesis that asks for two
+// add a validator that was started before their change, then remove one of the first four,
+// with the wallet, while registrations flow. The added validator signs from the height
+// after next; the removed one is no longer needed (it is killed, the chain goes on, and
+// when restarted it follows without signing); a receipt of a later block verifies offline
+// with the genesis alone; the observer's audit passes; all nodes agree.
+TEST(Network, ClerksAddAndRemoveAValidatorWhileBallotsFlow) {
+  TestNetwork network;
+  network.genesis.contracts.clerk_threshold = 2;
+  Cluster cluster(network, 5, 1);
+  cluster.LeaveOutOfGenesis(4);
+  constexpr std::size_t kNewcomer = 4;
+  constexpr std::size_t kObserverHere = 5;
+  const std::filesystem::path work = cluster.dir();
+  WriteFile(work / "genesis.json", GenesisToJson(network.genesis));
+  ::setenv("CIVIC_TEST_PASSPHRASE", "a test passphrase", 1);
+  for (const auto& [name, seed] : {std::pair{"clerk1", 0xC1}, std::pair{"clerk2", 0xC2}}) {
+    ASSERT_TRUE(wallet::Create((work / (std::string(name) + ".key")).string(), Filled(static_cast<std::uint8_t>(seed)),
+                               "a test passphrase", wallet::kKdfMinimum)
+                    .has_value());
+  }
+  cluster.StartAll();
+  Load load(network, cluster, 2'000, {1, 2, 3, kObserverHere});
+  ASSERT_TRUE(cluster.WaitForHeight(1, 3));
+  EXPECT_NE(ReadFile(cluster.log(kNewcomer)).find("signs only once a validator change names it"), std::string::npos);
+
+  const std::string url = "http://127.0.0.1:" + std::to_string(cluster.http(1));
+  const auto as_clerk = [&](const std::string& clerk, std::vector<std::string> args) {
+    args.insert(args.end(), {"--key", (work / (clerk + ".key")).string(), "--passphrase-env", "CIVIC_TEST_PASSPHRASE",
+                             "--node", url});
+    return RunWallet(work, std::move(args));
+  };
+  // Commits a change through its three steps; returns the height of its block.
+  const auto change = [&](const std::string& file, std::vector<std::string> what) -> std::uint64_t {
+    std::vector<std::string> propose = {"validators", "propose", "--out", (work / file).string(), "--reason",
+                                        "the clerks' office changes who validates"};
+    propose.insert(propose.end(), what.begin(), what.end());
+    auto [proposed, proposed_out] = as_clerk("clerk1", propose);
+    EXPECT_EQ(proposed, 0) << proposed_out;
+    // One clerk is not enough for this genesis, however the file is sent.
+    auto [alone, alone_out] = as_clerk("clerk1", {"validators", "submit", (work / file).string()});
+    EXPECT_NE(alone, 0) << alone_out;
+    EXPECT_NE(alone_out.find("too_few_clerk_signatures"), std::string::npos) << alone_out;
+    // The second clerk reads the change against the live set before she signs.
+    auto [unasked, unasked_out] = as_clerk("clerk2", {"validators", "cosign", (work / file).string()});
+    EXPECT_EQ(unasked, 2) << "no terminal to ask on, and no --yes: " << unasked_out;
+    auto [cosigned, cosigned_out] = as_clerk("clerk2", {"validators", "cosign", (work / file).string(), "--yes"});
+    EXPECT_EQ(cosigned, 0) << cosigned_out;
+    EXPECT_NE(cosigned_out.find("against the network's validators now"), std::string::npos) << cosigned_out;
+    EXPECT_NE(cosigned_out.find("your signature is added"), std::string::npos) << cosigned_out;
+    auto [again, again_out] = as_clerk("clerk2", {"validators", "cosign", (work / file).string(), "--yes"});
+    EXPECT_EQ(again, 0) << again_out;
+    EXPECT_NE(again_out.find("signed it already"), std::string::npos) << again_out;
+    auto [sent, sent_out] = as_clerk("clerk1", {"validators", "submit", (work / file).string(), "--json"});
+    EXPECT_EQ(sent, 0) << sent_out;
+    const json outcome = json::parse(sent_out.substr(std::min(sent_out.find('{'), sent_out.size())), nullptr, false);
+    EXPECT_EQ(outcome.value("status", ""), "committed") << sent_out;
+    return outcome.value("height", std::uint64_t{0});
+  };
+
+  // 1. Add the newcomer. From the height after next, five validators sign.
+  const std::uint64_t added_at = change("add.json", {"--add", proto::ToHex(cluster.node(kNewcomer).key) + ":10"});
+  ASSERT_GT(added_at, 0u);
+  ASSERT_TRUE(cluster.WaitForHeight(1, added_at + 6));
+  EXPECT_EQ(SetHashAt(cluster, 1, added_at + 1), SetHashAt(cluster, 1, added_at));
+  EXPECT_NE(SetHashAt(cluster, 1, added_at + 2), SetHashAt(cluster, 1, added_at + 1));
+  std::vector<proto::Ed25519PublicKey> five;
+  for (std::size_t i = 0; i < 5; ++i) five.push_back(cluster.node(i).key);
+  std::sort(five.begin(), five.end());
+  const auto index_of = [](const std::vector<proto::Ed25519PublicKey>& keys, const proto::Ed25519PublicKey& key) {
+    return static_cast<std::uint32_t>(std::find(keys.begin(), keys.end(), key) - keys.begin());
+  };
+  bool newcomer_signed = false;
+  for (std::uint64_t h = added_at + 2; h <= added_at + 6; ++h) {
+    newcomer_signed = newcomer_signed || Signers(cluster, 1, h).contains(index_of(five, cluster.node(kNewcomer).key));
+  }
+  EXPECT_TRUE(newcomer_signed) << "the added validator's precommits are in no certificate after it joined";
+  // The change file, once used, is of no more use: its number is taken.
+  auto [stale, stale_out] = as_clerk("clerk2", {"validators", "cosign", (work / "add.json").string(), "--yes"});
+  EXPECT_EQ(stale, 3) << stale_out;
+  EXPECT_NE(stale_out.find("the network's next is 2"), std::string::npos) << stale_out;
+
+  // 2. Remove validator 0; then stop it and validator 1 as well. Three of the four left hold
+  // more than two thirds; had the removal not taken effect, three of five would not.
+  const std::uint64_t removed_at = change("remove.json", {"--remove", proto::ToHex(cluster.node(0).key)});
+  ASSERT_GT(removed_at, added_at);
+  ASSERT_TRUE(cluster.WaitForHeight(2, removed_at + 3));
+  EXPECT_FALSE(cluster.Status(0).value("in_validator_set", true));
+  EXPECT_TRUE(cluster.Status(kNewcomer).value("in_validator_set", false)) << cluster.Status(kNewcomer).dump();
+  load.Finish();
+  EXPECT_EQ(load.Committed(), load.accepted());
+  cluster.Kill(0);
+  cluster.Kill(1);
+  const std::uint64_t after_kill = cluster.Height(2);
+  EXPECT_TRUE(cluster.WaitForHeight(2, after_kill + 4, std::chrono::seconds(60)))
+      << "the chain stopped without validators 0 and 1";
+  const json validators = Http(cluster.http(2), "GET", "/v1/validators").Json();
+  EXPECT_EQ(validators["validators"].size(), 4u) << validators.dump();
+  EXPECT_EQ(validators["changes"].size(), 2u) << validators.dump();
+  EXPECT_EQ(validators["next_change_sequence"], 3);
+  EXPECT_EQ(validators["changes"][0]["signed_by"].size(), 2u);
+  std::cout << "validator 4 added at block " << added_at << ", validator 0 removed at block " << removed_at
+            << ", chain at " << cluster.Height(2) << " after validators 0 and 1 were killed at " << after_kill << "\n";
+
+  // 3. A transaction committed after both changes: its receipt carries them, and verifies
+  // offline against the genesis alone; the wallet says so too.
+  const proto::Tx late = network.Register(90'000);
+  const HttpReply sent = Http(cluster.http(2), "POST", "/v1/txs", json{{"tx", TxHex(late)}}.dump());
+  ASSERT_EQ(sent.status, 202) << sent.body;
+  const std::string id = sent.Json()["id"].get<std::string>();
+  std::string receipt;
+  for (int tries = 0; tries < 200 && receipt.empty(); ++tries) {
+    const HttpReply reply = Http(cluster.http(2), "GET", "/v1/txs/" + id + "/receipt");
+    if (reply.status == 200) receipt = reply.body;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_FALSE(receipt.empty());
+  proto::Result<wallet::VerifiedReceipt> verified = wallet::VerifyReceipt(receipt, network.genesis);
+  ASSERT_TRUE(verified.has_value()) << verified.error().message;
+  EXPECT_EQ(verified->validator_changes, 2u);
+  EXPECT_EQ(verified->total_power, 40u);
+  WriteFile(work / "receipt.json", receipt);
+  auto [checked, checked_out] =
+      RunWallet(work, {"verify-receipt", (work / "receipt.json").string(), "--genesis", (work / "genesis.json").string()});
+  EXPECT_EQ(checked, 0) << checked_out;
+  EXPECT_NE(checked_out.find("2 validator change(s)"), std::string::npos) << checked_out;
+  // Without its changes, the same receipt proves nothing.
+  json stripped = json::parse(receipt);
+  stripped["validator_changes"] = json::array();
+  proto::Result<wallet::VerifiedReceipt> without = wallet::VerifyReceipt(stripped.dump(), network.genesis);
+  ASSERT_FALSE(without.has_value());
+  EXPECT_NE(without.error().message.find("names a validator set other than"), std::string::npos) << without.error().message;
+  // Nor with its changes in another order, or one of them altered.
+  json swapped = json::parse(receipt);
+  std::swap(swapped["validator_changes"][0], swapped["validator_changes"][1]);
+  proto::Result<wallet::VerifiedReceipt> reordered = wallet::VerifyReceipt(swapped.dump(), network.genesis);
+  ASSERT_FALSE(reordered.has_value());
+  json altered = json::parse(receipt);
+  std::string tx_hex = altered["validator_changes"][0]["tx"].get<std::string>();
+  tx_hex[tx_hex.size() / 2] = tx_hex[tx_hex.size() / 2] == '0' ? '1' : '0';
+  altered["validator_changes"][0]["tx"] = tx_hex;
+  proto::Result<wallet::VerifiedReceipt> forged = wallet::VerifyReceipt(altered.dump(), network.genesis);
+  ASSERT_FALSE(forged.has_value());
+  EXPECT_NE(forged.error().message.find("validator change 1"), std::string::npos) << forged.error().message;
+
+  // 4. The observer's audit re-derives both changes from the blocks.
+  auto [audited, audit_out] = RunWallet(work, {"audit", "--node", "http://127.0.0.1:" + std::to_string(cluster.http(kObserverHere)),
+                                               "--genesis", (work / "genesis.json").string()});
+  EXPECT_EQ(audited, 0) << audit_out;
+  EXPECT_NE(audit_out.find("VERDICT: PASS"), std::string::npos) << audit_out;
+
+  // 5. The removed validator, restarted, follows the chain without signing; all agree.
+  cluster.Start(0);
+  cluster.Start(1);
+  const std::uint64_t tip = cluster.Height(2);
+  for (std::size_t i = 0; i < cluster.size(); ++i) EXPECT_TRUE(cluster.WaitForHeight(i, tip)) << i;
+  cluster.ExpectAgreement();
+  EXPECT_NE(ReadFile(cluster.log(0)).find("signs only once a validator change names it"), std::string::npos);
 }
 
 }  // namespace

@@ -34,7 +34,8 @@ TEST(TaggedHash, DiffersByDomainAndByChain) {
   EXPECT_NE(TaggedHash(a, Domain::kTransaction, message), TaggedHash(b, Domain::kTransaction, message));
   const Domain domains[] = {Domain::kTransaction,   Domain::kTransactionId, Domain::kBlockHeader, Domain::kVote,
                             Domain::kValidatorSet,  Domain::kPaperResident, Domain::kProposal,    Domain::kGenesis,
-                            Domain::kStateEntry,    Domain::kAppHash,       Domain::kPeerHandshake};
+                            Domain::kStateEntry,    Domain::kAppHash,       Domain::kPeerHandshake,
+                            Domain::kValidatorChange};
   for (Domain x : domains) {
     for (Domain y : domains) {
       if (x == y) continue;

@@ -16,6 +16,10 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
+#include "civic/proto/codec.h"
+#include "civic/proto/payloads.h"
 #include "civic/wallet/keystore.h"
 
 extern char** environ;
@@ -107,6 +111,72 @@ TEST_F(WalletCli, ErrorsSayWhatIsWrong) {
   for (const char* command : {"keygen", "whoami", "verify-receipt", "tally"}) {
     EXPECT_NE(help.output.find(command), std::string::npos) << command;
   }
+}
+
+// Before a clerk co-signs a validator change file: a file whose change was altered after
+// someone signed it, or that is not a change file, is refused; without a node to compare
+// the change with, nothing is signed; each time the file is left as it was.
+TEST_F(WalletCli, AValidatorChangeFileIsCheckedBeforeAClerkSignsIt) {
+  const auto secret = [](std::uint8_t fill) {
+    proto::Secret32 out;
+    out.fill(fill);
+    return out;
+  };
+  const std::string passphrase = "correct horse battery staple";
+  ASSERT_TRUE(Create((dir_ / "clerk1.key").string(), secret(0xC1), passphrase, kKdfMinimum).has_value());
+  ASSERT_TRUE(Create((dir_ / "clerk2.key").string(), secret(0xC2), passphrase, kKdfMinimum).has_value());
+  const proto::ChainId chain = proto::ChainId::Parse("harbour-2027").value();
+  proto::ValidatorChange change;
+  change.sequence = 1;
+  proto::Ed25519PublicKey a, b;
+  a.bytes.fill(0x11);
+  b.bytes.fill(0x22);
+  change.validators.validators = {{a, 10}, {b, 10}};
+  change.reason = "office 2 joins";
+  change.valid_until_height = 500;
+  const proto::SchnorrKeyPair clerk1 = proto::SchnorrKeyPair::FromSecret(secret(0xC1)).value();
+  const proto::ClerkSignature first = proto::CosignValidatorChange(chain, change, clerk1, secret(7)).value();
+  const nlohmann::json file = {{"format", "civic-ledger validator change v1"},
+                               {"chain_id", chain.str()},
+                               {"change", proto::ToHex(proto::Encode(change).value())},
+                               {"based_on", {{{"ed25519", proto::ToHex(a)}, {"power", 10}}}},
+                               {"cosignatures", {{{"clerk", proto::ToHex(first.clerk)},
+                                                  {"signature", proto::ToHex(first.signature)}}}}};
+  const std::filesystem::path path = dir_ / "change.json";
+  std::ofstream(path) << file.dump(2);
+  const std::vector<std::string> as_clerk2 = {"--key", (dir_ / "clerk2.key").string(), "--passphrase-env",
+                                              "CIVIC_TEST_PASSPHRASE", "--yes", "--node", "http://127.0.0.1:1"};
+  const auto cosign = [&](const std::filesystem::path& target) {
+    std::vector<std::string> args = {"validators", "cosign", target.string()};
+    args.insert(args.end(), as_clerk2.begin(), as_clerk2.end());
+    return Wallet(args, dir_);
+  };
+  // A good file, but no node to compare it with: nothing is signed without that.
+  const std::string good_text = file.dump(2);
+  const WalletRun offline = cosign(path);
+  EXPECT_EQ(offline.exit_code, 1) << offline.output;
+  std::ifstream reread(path);
+  EXPECT_EQ(std::string(std::istreambuf_iterator<char>(reread), {}), good_text);
+  // (Network.ClerksAddAndRemoveAValidatorWhileBallotsFlow co-signs against a live node.)
+
+  // The power of the added validator raised after clerk 1 signed: her signature no longer holds.
+  proto::ValidatorChange altered = change;
+  altered.validators.validators[1].power = 1000;
+  nlohmann::json tampered = file;
+  tampered["change"] = proto::ToHex(proto::Encode(altered).value());
+  const std::filesystem::path tampered_path = dir_ / "tampered.json";
+  const std::string tampered_text = tampered.dump(2);
+  std::ofstream(tampered_path) << tampered_text;
+  const WalletRun refused = cosign(tampered_path);
+  EXPECT_EQ(refused.exit_code, 3) << refused.output;
+  EXPECT_NE(refused.output.find("does not verify for this change"), std::string::npos) << refused.output;
+  std::ifstream unchanged(tampered_path);
+  EXPECT_EQ(std::string(std::istreambuf_iterator<char>(unchanged), {}), tampered_text);
+
+  std::ofstream(dir_ / "junk.json") << "{\"format\": \"something else\"}";
+  const WalletRun junk = cosign(dir_ / "junk.json");
+  EXPECT_EQ(junk.exit_code, 1) << junk.output;
+  EXPECT_NE(junk.output.find("not a validator change file"), std::string::npos) << junk.output;
 }
 
 }  // namespace

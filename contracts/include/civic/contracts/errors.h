@@ -35,13 +35,17 @@ enum class TxError : std::uint8_t {
   kBallotTooManyPoints,      // cumulative: over the total or over the per-project cap
   kBallotOverBudget,         // knapsack: the chosen projects cost more than the budget
   kRoundClosed,
-  kUnsupportedKind,          // a kind the budgeting contracts do not handle (e.g. validator changes)
+  kUnsupportedKind,          // a kind this build does not handle
   kCorruptState,             // a stored record does not decode: the node must stop
   kTallyFailed,              // the round is beyond what the tally can count or store
   kProposalOverBudget,       // a proposal (or its adjusted cost) costs more than the round's budget
   kTooManyProposals,         // the round holds kProposalsPerRoundMax proposals already
   kStaleBallot,              // a ballot signed before the one that counts (a lower nonce)
   kSelfCastBallotCounts,     // an assisted ballot cannot replace one the resident cast herself
+  kValidatorChangeOutOfOrder,  // not the next change in sequence, or a second change in one block
+  kValidatorChangeExpired,     // the clerks' signatures were valid until an earlier height
+  kBadClerkSignature,          // a co-signature is not a clerk's, or does not verify
+  kTooFewClerkSignatures,      // fewer distinct clerks signed than the genesis threshold
 };
 
 std::string_view TxErrorName(TxError code);  // "not_clerk", "wrong_phase", ...

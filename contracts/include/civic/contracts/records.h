@@ -44,6 +44,23 @@ struct GenesisState {
   }
 };
 
+// A validator change that took effect (vch/<sequence:4>): the change as the clerks signed
+// it, who signed it, and from which height the new set validates.
+struct ValidatorChangeRecord {
+  static constexpr std::uint32_t kEncodedBytesMax = proto::ValidatorChange::kEncodedBytesMax + 64 + 4 + kClerksMax * 32;
+  proto::ValidatorChange change;
+  proto::Hash32 tx_id;                             // the kChangeValidators transaction
+  std::uint64_t decided_at_height = 0;             // the block that carried it
+  std::uint64_t effective_from_height = 0;         // decided_at_height + kValidatorChangeDelay
+  std::vector<proto::SchnorrPublicKey> signed_by;  // the distinct clerks who signed, ascending
+
+  friend bool operator==(const ValidatorChangeRecord&, const ValidatorChangeRecord&) = default;
+  template <class Archive>
+  void serialize(Archive& ar) {
+    ar(change, tx_id, decided_at_height, effective_from_height, proto::List(signed_by, kClerksMax));
+  }
+};
+
 enum class ResidentKind : std::uint8_t { kKey = 1, kPaper = 2 };
 bool IsKnownValue(ResidentKind kind);
 

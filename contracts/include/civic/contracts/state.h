@@ -21,6 +21,7 @@
 //   tvs/<round:8><resident:32>                VoterSpending
 //   rpl/<valid_until:8><signer:32><nonce:8>   (empty): a transaction that took effect, kept
 //                                             until its valid_until_height has passed
+//   vch/<sequence:4>                          ValidatorChangeRecord
 #pragma once
 
 #include <cstdint>
@@ -54,7 +55,23 @@ struct Event {
 
 struct Applied {
   std::vector<Event> events;
+  // A kChangeValidators transaction that took effect: the set that validates from the
+  // height after next (kValidatorChangeDelay).
+  std::optional<proto::ValidatorSet> next_validators;
 };
+
+// A validator change decided in the block at height H takes effect at H + 2. It is the
+// consensus layer's kValidatorSetDelay (consensus/validator_schedule.h says why); the node
+// checks that the two agree.
+inline constexpr std::uint64_t kValidatorChangeDelay = 2;
+
+// The distinct clerks who signed a validator change: `submitter` (whose transaction
+// signature covers the change) and every co-signer, ascending. kBadClerkSignature if a
+// co-signer is no clerk of `genesis` or a signature does not verify; kTooFewClerkSignatures
+// below the genesis's clerk_threshold. The contracts and offline receipt checks share it.
+[[nodiscard]] Result<std::vector<proto::SchnorrPublicKey>> CheckValidatorChangeSignatures(
+    const proto::ChainId& chain_id, const GenesisState& genesis, const proto::SchnorrPublicKey& submitter,
+    const proto::ChangeValidators& payload);
 
 // A state key in words, for reports that name what differs ("the stored tally of round 3",
 // "the counted ballot of resident ab12... in round 1"); the raw hex for keys of no known shape.
@@ -101,6 +118,8 @@ class BudgetContracts {
   [[nodiscard]] Result<std::optional<TallyRecord>> Tally(const KvView& kv, std::uint64_t round_id) const;
   [[nodiscard]] Result<std::optional<VoterSpending>> Spending(const KvView& kv, std::uint64_t round_id,
                                                               const proto::ResidentId& resident) const;
+  // Every validator change since genesis, ascending by sequence.
+  [[nodiscard]] Result<std::vector<ValidatorChangeRecord>> ValidatorChanges(const KvView& kv) const;
 
   const proto::ChainId& chain_id() const { return chain_id_; }
 

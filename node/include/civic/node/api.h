@@ -31,6 +31,8 @@ inline constexpr std::size_t kBatchTxsMax = 1000;
 
 struct ApiContext {
   ApiContext() = default;
+  // Moves every field (http_stats is atomic, so it is spelled out): a field added here must
+  // be added there too (api.cc), or it arrives empty.
   ApiContext(ApiContext&& other) noexcept;
   const Genesis* genesis = nullptr;
   Ledger* ledger = nullptr;
@@ -47,6 +49,9 @@ struct ApiContext {
   // The connected peers, for /v1/status (empty without a peer network).
   std::function<std::vector<PeerInfo>()> peers;
   std::function<std::uint64_t()> consensus_round;  // the engine's round at its height
+  // A validator: whether its key validates the next block or the one after (a key the clerks
+  // have not added yet, or have removed, follows the chain without signing).
+  std::function<bool()> in_validator_set;
 };
 
 // Serves node/API.md under /v1, /metrics, and the public tally page (tally_page.h) at / and

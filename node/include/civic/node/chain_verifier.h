@@ -16,6 +16,7 @@
 #include <memory>
 #include <vector>
 
+#include "civic/consensus/validator_schedule.h"
 #include "civic/contracts/kv.h"
 #include "civic/contracts/state.h"
 #include "civic/node/app_hash.h"
@@ -46,13 +47,15 @@ class ChainVerifier {
   const std::vector<proto::Hash32>& last_tx_ids() const { return last_tx_ids_; }
   std::uint64_t txs() const { return txs_; }
   std::uint64_t signatures() const { return signatures_; }
+  // Who validates at each height, as the blocks so far decided it.
+  const consensus::ValidatorSchedule& schedule() const { return schedule_; }
 
  private:
   explicit ChainVerifier(const Genesis& genesis);
 
   Genesis genesis_;
   contracts::BudgetContracts contracts_;
-  proto::ValidatorSet validators_;
+  consensus::ValidatorSchedule schedule_;  // the genesis set, then each change the blocks decide
   std::unique_ptr<contracts::MemoryKv> state_;  // movable without moving the map
   StateCommitment commitment_;
   Tip tip_;

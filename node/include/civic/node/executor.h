@@ -18,8 +18,10 @@
 #include <string>
 #include <vector>
 
+#include "civic/consensus/validator_schedule.h"
 #include "civic/contracts/kv.h"
 #include "civic/contracts/state.h"
+#include "civic/node/genesis.h"
 #include "civic/node/ledger.h"
 #include "civic/proto/block.h"
 #include "civic/proto/result.h"
@@ -33,7 +35,16 @@ struct ExecutedBlock {
   proto::Hash32 hash;
   std::vector<proto::Hash32> tx_ids;
   std::unique_ptr<contracts::WriteBuffer> changes;  // the block's writes over the ledger's state
+  // The validator set that a change in this block decided, effective two heights on.
+  std::optional<proto::ValidatorSet> next_validators;
 };
+
+// The validator schedule of a ledger: the genesis set from height 1, then each change the
+// contracts stored (at its effective height). kCorruptState-like kIo error if a stored
+// change does not read back or does not fit the schedule.
+[[nodiscard]] proto::Result<consensus::ValidatorSchedule> ScheduleFromState(const Genesis& genesis,
+                                                                           const contracts::BudgetContracts& contracts,
+                                                                           const contracts::KvView& state);
 
 struct BlockLimits {
   std::uint32_t txs_max = 0;

@@ -118,6 +118,9 @@ class PeerNetwork {
   virtual void Send(const proto::Ed25519PublicKey& peer, Frame frame, Lane lane) = 0;
   // Drops the peer, e.g. for a message that checks out as a lie; its dialer reconnects later.
   virtual void Drop(const proto::Ed25519PublicKey& peer, std::string reason) = 0;
+  // Replaces the keys that may connect (the validator set changed) and closes connections of
+  // peers no longer among them. Thread-safe.
+  virtual void SetAllowed(std::set<proto::Ed25519PublicKey> allowed) = 0;
   virtual std::vector<PeerInfo> Peers() const = 0;
   virtual P2pStats stats() const = 0;
   // Closes every connection and joins the thread. Idempotent.

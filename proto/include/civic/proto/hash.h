@@ -29,10 +29,11 @@ enum class Domain : std::uint8_t {
   kStateEntry,       // one contract-state key and value, before it is spread over the app hash's lanes
   kAppHash,          // the application hash: the lanes of the state commitment (node/app_hash.h)
   kPeerHandshake,    // what a node signs to prove its key on a peer connection (node/p2p.h)
+  kValidatorChange,  // what clerks co-sign to change the validator set: the encoded ValidatorChange
 };
 
 // "transaction", "transaction-id", "block-header", "vote", "validator-set", "paper-resident",
-// "proposal", "genesis", "state-entry", "app-hash", "peer-handshake".
+// "proposal", "genesis", "state-entry", "app-hash", "peer-handshake", "validator-change".
 std::string_view DomainName(Domain domain);
 std::string DomainTag(const ChainId& chain_id, Domain domain);
 

@@ -17,6 +17,7 @@
 #include "civic/proto/fields.h"
 #include "civic/proto/result.h"
 #include "civic/proto/tx.h"
+#include "civic/proto/vote.h"
 
 namespace civic::proto {
 
@@ -227,5 +228,72 @@ struct CloseRound {
     ar(round_id);
   }
 };
+
+// ---- validator-set changes ----
+//
+// Clerks change who validates: one clerk proposes a ValidatorChange, the others co-sign it
+// (each a BIP-340 signature over ValidatorChangeDigest), and any clerk submits it as a
+// kChangeValidators transaction. It takes effect when at least the genesis's clerk_threshold
+// of distinct clerks signed it (the submitting clerk counts: the transaction's signature
+// covers the change too), and then from the height after next (consensus/validator_schedule.h).
+// Changes are numbered: change n applies only as the n-th, so a co-signed change can never
+// be replayed later, and of two changes collected at the same time only the first counts.
+
+inline constexpr std::uint32_t kCosignaturesMax = 64;  // the number of clerks a genesis may list
+// A receipt carries every change in effect at its block (node/API.md): at most this many.
+// A network that changed its validators more often needs a new genesis for receipts to work.
+inline constexpr std::uint32_t kReceiptValidatorChangesMax = 128;
+
+// What the clerks sign: the whole set from then on, not a difference, so that what each
+// clerk reads before signing is exactly what will validate.
+struct ValidatorChange {
+  static constexpr std::uint32_t kEncodedBytesMax = 64 + ValidatorSet::kEncodedBytesMax + kReasonBytesMax;
+  std::uint32_t sequence = 0;            // 1 for the first change after genesis, then 2, ...
+  ValidatorSet validators;               // the set from its effective height on
+  std::string reason;                    // 1..1000 bytes, stored on the ledger
+  std::uint64_t valid_until_height = 0;  // the co-signatures count in blocks up to this height
+
+  friend bool operator==(const ValidatorChange&, const ValidatorChange&) = default;
+  template <class Archive>
+  void serialize(Archive& ar) {
+    ar(sequence, validators, Bounded(reason, kReasonBytesMax), valid_until_height);
+    ar.Require(sequence >= 1, ErrorCode::kInvalidArgument, "a validator change's sequence starts at 1");
+    ar.Require(!reason.empty(), ErrorCode::kInvalidArgument, "a validator change needs a reason");
+  }
+};
+
+struct ClerkSignature {
+  SchnorrPublicKey clerk;
+  SchnorrSignature signature;
+
+  friend bool operator==(const ClerkSignature&, const ClerkSignature&) = default;
+  template <class Archive>
+  void serialize(Archive& ar) {
+    ar(clerk, signature);
+  }
+};
+
+// kChangeValidators (a clerk): a change and the clerks' co-signatures, strictly ascending
+// by clerk key (so no clerk counts twice).
+struct ChangeValidators {
+  static constexpr std::uint32_t kEncodedBytesMax = kTxPayloadBytesMax;
+  ValidatorChange change;
+  std::vector<ClerkSignature> cosignatures;
+
+  friend bool operator==(const ChangeValidators&, const ChangeValidators&) = default;
+  static bool IsCanonical(const std::vector<ClerkSignature>& cosignatures);
+  template <class Archive>
+  void serialize(Archive& ar) {
+    ar(change, List(cosignatures, kCosignaturesMax));
+    ar.Require(IsCanonical(cosignatures), ErrorCode::kNonCanonical,
+               "co-signatures must be in strictly ascending clerk key order");
+  }
+};
+
+// TaggedHash(chain, kValidatorChange, Encode(change)): what each co-signing clerk signs.
+[[nodiscard]] Result<Hash32> ValidatorChangeDigest(const ChainId& chain_id, const ValidatorChange& change);
+[[nodiscard]] Result<ClerkSignature> CosignValidatorChange(const ChainId& chain_id, const ValidatorChange& change,
+                                                           const SchnorrKeyPair& clerk, const Secret32& aux_rand);
+[[nodiscard]] bool VerifyCosignature(const Hash32& digest, const ClerkSignature& cosignature);
 
 }  // namespace civic::proto

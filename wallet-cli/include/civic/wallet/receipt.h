@@ -10,9 +10,14 @@
 //   4. the header decodes, names this chain and the receipt's height, and hashes to the block
 //      the certificate is for;
 //   5. the certificate carries precommits of more than 2/3 of the voting power of the
-//      genesis validator set, and the header names that set.
-// Validator-set changes after genesis are not in receipts yet (they come with the network);
-// a receipt for a block signed by a later set fails step 5 and says so.
+//      validator set in effect at the block's height, and the header names that set;
+//   6. (before 2 to 5) that set: the genesis set, then each validator change the receipt
+//      carries, each proven by steps 2 to 5 against the set in effect at its own height,
+//      numbered 1, 2, ... in ledger order, signed by at least the genesis's threshold of its
+//      clerks, and in effect from its block's height + 2.
+// A receipt that leaves out a change in effect at its height fails step 5: the header names
+// a set the verifier did not derive. (Validators removed long ago could still sign a forged
+// chain of their own; a verifier who fears that compares the block hash with a live node.)
 #pragma once
 
 #include <cstdint>
@@ -21,6 +26,7 @@
 
 #include "civic/node/genesis.h"
 #include "civic/proto/block.h"
+#include "civic/proto/payloads.h"
 #include "civic/proto/result.h"
 #include "civic/proto/tx.h"
 
@@ -34,10 +40,13 @@ struct VerifiedReceipt {
   std::uint32_t index = 0;
   std::uint64_t signed_power = 0;  // voting power whose precommits the certificate carries
   std::uint64_t total_power = 0;
+  std::uint32_t validator_changes = 0;  // changes since genesis the receipt carried
 };
 
 // `receipt_json` is the receipt as the node served it (at most kReceiptBytesMax).
-inline constexpr std::size_t kReceiptBytesMax = 1024 * 1024;
+// Room for kReceiptValidatorChangesMax changes of the largest sets (about 150 KB each).
+inline constexpr std::size_t kReceiptBytesMax = 32 * 1024 * 1024;
+using proto::kReceiptValidatorChangesMax;
 [[nodiscard]] proto::Result<VerifiedReceipt> VerifyReceipt(std::string_view receipt_json, const node::Genesis& genesis);
 
 }  // namespace civic::wallet
