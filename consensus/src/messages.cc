@@ -12,11 +12,6 @@ namespace {
 using proto::ErrorCode;
 using proto::Fail;
 
-bool SameSlot(const proto::VoteBody& a, const proto::VoteBody& b) {
-  return a.version == b.version && a.type == b.type && a.height == b.height && a.round == b.round &&
-         a.validator == b.validator;
-}
-
 bool SameSlot(const ProposalBody& a, const ProposalBody& b) {
   return a.version == b.version && a.height == b.height && a.round == b.round && a.proposer == b.proposer;
 }
@@ -56,22 +51,8 @@ proto::Result<void> VerifyProposal(const proto::ChainId& chain_id, const Proposa
   return {};
 }
 
-bool VoteEquivocation::IsWellFormed(const proto::Vote& first, const proto::Vote& second) {
-  return SameSlot(first.body, second.body) && first.body.block_hash < second.body.block_hash;
-}
-
 bool ProposalEquivocation::IsWellFormed(const Proposal& first, const Proposal& second) {
   return SameSlot(first.body, second.body) && ProposalOrderKey(first.body) < ProposalOrderKey(second.body);
-}
-
-proto::Result<VoteEquivocation> MakeVoteEquivocation(proto::Vote a, proto::Vote b) {
-  if (b.body.block_hash < a.body.block_hash) std::swap(a, b);
-  if (!VoteEquivocation::IsWellFormed(a, b)) {
-    return Fail(ErrorCode::kInvalidArgument,
-                "the two votes do not conflict: they differ in more than the value, "
-                "or not at all");
-  }
-  return VoteEquivocation{std::move(a), std::move(b)};
 }
 
 proto::Result<ProposalEquivocation> MakeProposalEquivocation(Proposal a, Proposal b) {
@@ -85,11 +66,7 @@ proto::Result<ProposalEquivocation> MakeProposalEquivocation(Proposal a, Proposa
 }
 
 proto::Result<void> VerifyEvidence(const proto::ChainId& chain_id, const VoteEquivocation& evidence) {
-  if (!VoteEquivocation::IsWellFormed(evidence.first, evidence.second)) {
-    return Fail(ErrorCode::kInvalidArgument, "vote equivocation is not two conflicting votes in canonical order");
-  }
-  if (proto::Result<void> ok = proto::VerifyVote(chain_id, evidence.first); !ok) return ok;
-  return proto::VerifyVote(chain_id, evidence.second);
+  return proto::VerifyVoteEquivocation(chain_id, evidence);
 }
 
 proto::Result<void> VerifyEvidence(const proto::ChainId& chain_id, const ProposalEquivocation& evidence) {
@@ -105,5 +82,4 @@ proto::Result<void> VerifyEvidence(const proto::ChainId& chain_id, const Proposa
 
 CIVIC_CODEC_INSTANTIATE(civic::consensus::ProposalBody)
 CIVIC_CODEC_INSTANTIATE(civic::consensus::Proposal)
-CIVIC_CODEC_INSTANTIATE(civic::consensus::VoteEquivocation)
 CIVIC_CODEC_INSTANTIATE(civic::consensus::ProposalEquivocation)

@@ -65,6 +65,7 @@ std::string_view TxErrorName(TxError code) {
     case TxError::kValidatorChangeExpired: return "validator_change_expired";
     case TxError::kBadClerkSignature: return "bad_clerk_signature";
     case TxError::kTooFewClerkSignatures: return "too_few_clerk_signatures";
+    case TxError::kEvidenceAlreadyRecorded: return "evidence_already_recorded";
   }
   return "unknown";
 }
@@ -80,3 +81,4 @@ CIVIC_CODEC_INSTANTIATE(civic::contracts::BallotRecord)
 CIVIC_CODEC_INSTANTIATE(civic::contracts::TallyRecord)
 CIVIC_CODEC_INSTANTIATE(civic::contracts::VoterSpending)
 CIVIC_CODEC_INSTANTIATE(civic::contracts::ValidatorChangeRecord)
+CIVIC_CODEC_INSTANTIATE(civic::contracts::EquivocationRecord)

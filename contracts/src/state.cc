@@ -23,6 +23,7 @@ using proto::ResidentId;
 class Key {
  public:
   explicit Key(std::string_view prefix) { Append(reinterpret_cast<const std::uint8_t*>(prefix.data()), prefix.size()); }
+  Key& U8(std::uint8_t v) { return BigEndian(v, 1); }
   Key& U32(std::uint32_t v) { return BigEndian(v, 4); }
   Key& U64(std::uint64_t v) { return BigEndian(v, 8); }
   template <std::size_t N, class Tag>
@@ -70,6 +71,9 @@ Key HistoryKey(std::uint64_t round, const ResidentId& r, std::uint32_t seq) {
 Key TallyKey(std::uint64_t round) { return std::move(Key("tal/").U64(round)); }
 Key SpendingKey(std::uint64_t round, const ResidentId& r) { return std::move(Key("tvs/").U64(round).Fixed(r)); }
 Key ValidatorChangeKey(std::uint32_t sequence) { return std::move(Key("vch/").U32(sequence)); }
+Key EquivocationKey(const proto::VoteBody& vote) {
+  return std::move(Key("evd/").Fixed(vote.validator).U64(vote.height).U32(vote.round).U8(static_cast<std::uint8_t>(vote.type)));
+}
 // A signed transaction carries its valid_until_height, so a replay of it finds this key; and
 // keys sorted by expiry let BeginBlock drop the ones that can no longer matter.
 Key ReplayKey(std::uint64_t valid_until, const proto::SchnorrPublicKey& signer, std::uint64_t nonce) {
@@ -902,6 +906,21 @@ void BudgetContracts::BeginBlock(KvView& kv, const BlockContext& block) const {
   for (const Bytes& key : expired) kv.Delete(key);
 }
 
+Result<void> BudgetContracts::RecordEquivocation(KvView& kv, const BlockContext& block,
+                                                 const proto::VoteEquivocation& evidence) const {
+  const Key key = EquivocationKey(evidence.first.body);
+  Result<std::optional<EquivocationRecord>> held = Load<EquivocationRecord>(kv, key);
+  if (!held) return tl::unexpected(held.error());
+  if (*held) {
+    return Reject(TxError::kEvidenceAlreadyRecorded,
+                  "the equivocation of validator " + proto::ToHex(evidence.first.body.validator) + " at height " +
+                      std::to_string(evidence.first.body.height) + " round " + std::to_string(evidence.first.body.round) +
+                      " was recorded at height " + std::to_string((*held)->recorded_at_height));
+  }
+  Store(kv, key, EquivocationRecord{evidence, block.height});
+  return {};
+}
+
 Result<Applied> BudgetContracts::Apply(KvView& kv, const BlockContext& block, const proto::VerifiedTx& tx) const {
   WriteBuffer buffer(kv);
   Result<Applied> applied = Execution(chain_id_, buffer, block, tx).Run();
@@ -943,6 +962,9 @@ std::string DescribeStateKey(ByteView key) {
     return "the replay entry of signer " + hex(12, 32) + " nonce " + number(44, 8) + " (valid until " + number(4, 8) + ")";
   }
   if (text == "vch/" && size == 8) return "validator change " + number(4, 4);
+  if (text == "evd/" && size == 49) {
+    return "the equivocation of validator " + hex(4, 32) + " at height " + number(36, 8) + " round " + number(44, 4);
+  }
   return "state key " + proto::ToHex(key);
 }
 
@@ -974,6 +996,21 @@ Result<std::vector<std::pair<ResidentId, Record>>> ScanByResident(const KvView& 
     ResidentId resident;
     std::copy(key.begin() + static_cast<std::ptrdiff_t>(prefix.view().size()), key.end(), resident.bytes.begin());
     out.emplace_back(resident, std::move(*record));
+    return true;
+  });
+  if (corrupt) return Reject(TxError::kCorruptState, std::string("a stored ") + what + " does not decode; the database is damaged");
+  return out;
+}
+
+// Every record under `prefix`, in key order.
+template <class Record>
+Result<std::vector<Record>> ScanRecords(const KvView& kv, const Key& prefix, const char* what) {
+  std::vector<Record> out;
+  bool corrupt = false;
+  kv.Scan(prefix, [&](ByteView, ByteView value) {
+    proto::Result<Record> record = proto::Decode<Record>(value);
+    if (!record) return !(corrupt = true);
+    out.push_back(std::move(*record));
     return true;
   });
   if (corrupt) return Reject(TxError::kCorruptState, std::string("a stored ") + what + " does not decode; the database is damaged");
@@ -1025,16 +1062,7 @@ Result<std::vector<std::pair<ResidentId, BallotRecord>>> BudgetContracts::Ballot
 
 Result<std::vector<BallotRecord>> BudgetContracts::ReplacedBallots(const KvView& kv, std::uint64_t round_id,
                                                                    const proto::ResidentId& resident) const {
-  std::vector<BallotRecord> out;
-  bool corrupt = false;
-  kv.Scan(HistoryPrefix(round_id, resident), [&](ByteView, ByteView value) {
-    proto::Result<BallotRecord> record = proto::Decode<BallotRecord>(value);
-    if (!record) return !(corrupt = true);
-    out.push_back(std::move(*record));
-    return true;
-  });
-  if (corrupt) return Reject(TxError::kCorruptState, "a stored ballot does not decode; the database is damaged");
-  return out;
+  return ScanRecords<BallotRecord>(kv, HistoryPrefix(round_id, resident), "ballot");
 }
 
 Result<std::optional<TallyRecord>> BudgetContracts::Tally(const KvView& kv, std::uint64_t round_id) const {
@@ -1046,17 +1074,12 @@ Result<std::optional<VoterSpending>> BudgetContracts::Spending(const KvView& kv,
   return Load<VoterSpending>(kv, SpendingKey(round_id, resident));
 }
 
+Result<std::vector<EquivocationRecord>> BudgetContracts::Equivocations(const KvView& kv) const {
+  return ScanRecords<EquivocationRecord>(kv, Key("evd/"), "equivocation");
+}
+
 Result<std::vector<ValidatorChangeRecord>> BudgetContracts::ValidatorChanges(const KvView& kv) const {
-  std::vector<ValidatorChangeRecord> out;
-  bool corrupt = false;
-  kv.Scan(Key("vch/"), [&](ByteView, ByteView value) {
-    proto::Result<ValidatorChangeRecord> record = proto::Decode<ValidatorChangeRecord>(value);
-    if (!record) return !(corrupt = true);
-    out.push_back(std::move(*record));
-    return true;
-  });
-  if (corrupt) return Reject(TxError::kCorruptState, "a stored validator change does not decode; the database is damaged");
-  return out;
+  return ScanRecords<ValidatorChangeRecord>(kv, Key("vch/"), "validator change");
 }
 
 }  // namespace civic::contracts

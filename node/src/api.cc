@@ -87,6 +87,7 @@ json HeaderJson(const proto::BlockHeader& header) {
           {"time_unix_ms", header.time_unix_ms},
           {"previous_block_hash", proto::ToHex(header.previous_block_hash)},
           {"tx_root", proto::ToHex(header.tx_root)},
+          {"evidence_root", proto::ToHex(header.evidence_root)},
           {"app_hash", proto::ToHex(header.app_hash)},
           {"validator_set_hash", proto::ToHex(header.validator_set_hash)},
           {"proposer", proto::ToHex(header.proposer)}};
@@ -352,11 +353,19 @@ HttpResponse BlockAt(ApiContext& context, std::string_view height_text) {
                    {"signer", proto::ToHex(body.signer)},
                    {"nonce", body.nonce}});
   }
+  json evidence = json::array();
+  for (const proto::VoteEquivocation& e : block.evidence) {
+    evidence.push_back({{"validator", proto::ToHex(e.first.body.validator)},
+                        {"height", e.first.body.height},
+                        {"round", e.first.body.round},
+                        {"type", e.first.body.type == proto::VoteType::kPrevote ? "prevote" : "precommit"}});
+  }
   proto::Result<proto::Bytes> certificate_bytes = proto::Encode(committed->certificate);
   return Json(200, {{"height", height},
                     {"hash", proto::ToHex(*hash)},
                     {"header", HeaderJson(block.header)},
                     {"txs", std::move(txs)},
+                    {"evidence", std::move(evidence)},
                     {"certificate",
                      {{"round", committed->certificate.round},
                       {"signatures", committed->certificate.signatures.size()},

@@ -41,9 +41,35 @@ proto::Result<consensus::ValidatorSchedule> ScheduleFromState(const Genesis& gen
 
 Executor::Executor(Ledger& ledger) : ledger_(ledger), contracts_(ledger.genesis().chain_id) {}
 
-ExecutedBlock Executor::Build(std::span<const proto::VerifiedTx> candidates, std::uint64_t time_unix_ms,
-                              const proto::Ed25519PublicKey& proposer, const proto::ValidatorSet& validators,
+proto::Result<void> ApplyEvidence(const contracts::BudgetContracts& contracts, contracts::KvView& changes,
+                                  const contracts::BlockContext& block, const consensus::ValidatorSchedule& schedule,
+                                  const proto::VoteEquivocation& evidence, std::size_t index) {
+  const auto invalid = [&](const std::string& why) {
+    return Fail(ErrorCode::kInvalidArgument, "evidence " + std::to_string(index) + ": " + why);
+  };
+  if (proto::Result<void> verified = proto::VerifyVoteEquivocation(contracts.chain_id(), evidence); !verified) {
+    return invalid(verified.error().message);
+  }
+  const proto::VoteBody& vote = evidence.first.body;
+  if (vote.height > block.height || block.height - vote.height > kEvidenceAgeMax) {
+    return invalid("its votes are for height " + std::to_string(vote.height) + ", not within the " +
+                   std::to_string(kEvidenceAgeMax) + " heights up to this block's");
+  }
+  const auto& members = schedule.SetAt(vote.height).validators;
+  if (std::none_of(members.begin(), members.end(), [&](const proto::Validator& v) { return v.key == vote.validator; })) {
+    return invalid(proto::ToHex(vote.validator) + " was not a validator at height " + std::to_string(vote.height));
+  }
+  if (contracts::Result<void> recorded = contracts.RecordEquivocation(changes, block, evidence); !recorded) {
+    return invalid(recorded.error().message);
+  }
+  return {};
+}
+
+ExecutedBlock Executor::Build(std::span<const proto::VerifiedTx> candidates,
+                              std::span<const proto::VoteEquivocation> evidence, std::uint64_t time_unix_ms,
+                              const proto::Ed25519PublicKey& proposer, const consensus::ValidatorSchedule& schedule,
                               const BlockLimits& limits, std::vector<Dropped>* dropped) const {
+  const proto::ValidatorSet& validators = schedule.SetAt(ledger_.tip().height + 1);
   const Tip tip = ledger_.tip();
   ExecutedBlock executed;
   proto::BlockHeader& header = executed.block.header;
@@ -77,6 +103,15 @@ ExecutedBlock Executor::Build(std::span<const proto::VerifiedTx> candidates, std
     executed.tx_ids.push_back(tx.id());
   }
   header.tx_root = proto::TxRoot(executed.tx_ids);
+  for (const proto::VoteEquivocation& e : evidence) {
+    if (executed.block.evidence.size() == proto::kBlockEvidenceMax) break;
+    // ApplyEvidence writes nothing unless the evidence checks out.
+    if (!ApplyEvidence(contracts_, *executed.changes, context, schedule, e, executed.block.evidence.size())) continue;
+    executed.block.evidence.push_back(e);
+  }
+  proto::Result<proto::Hash32> evidence_root = proto::EvidenceRoot(header.chain_id, executed.block.evidence);
+  CIVIC_ASSERT(evidence_root.has_value());  // it decoded or was signed here
+  header.evidence_root = *evidence_root;
   proto::Result<proto::Hash32> hash = proto::BlockHash(header);
   CIVIC_ASSERT(hash.has_value());
   executed.hash = *hash;
@@ -109,10 +144,11 @@ proto::Result<void> CheckHeader(const proto::BlockHeader& header, const HeaderEx
   return {};
 }
 
-proto::Result<ExecutedBlock> Executor::Validate(const proto::Block& block, const proto::ValidatorSet& validators,
+proto::Result<ExecutedBlock> Executor::Validate(const proto::Block& block, const consensus::ValidatorSchedule& schedule,
                                                 const BlockLimits& limits, const KnownTx& known,
                                                 std::uint64_t time_max_unix_ms) const {
   const proto::BlockHeader& header = block.header;
+  const proto::ValidatorSet& validators = schedule.SetAt(ledger_.tip().height + 1);
   const HeaderExpectation expected{ledger_.genesis().chain_id, ledger_.tip(), ledger_.app_hash(), &validators};
   if (proto::Result<void> checked = CheckHeader(header, expected); !checked) return tl::unexpected(checked.error());
   if (header.time_unix_ms > time_max_unix_ms) {
@@ -150,6 +186,16 @@ proto::Result<ExecutedBlock> Executor::Validate(const proto::Block& block, const
     executed.tx_ids.push_back(*id);
   }
   if (header.tx_root != proto::TxRoot(executed.tx_ids)) return Invalid(block, "its tx_root does not match its transactions");
+  for (std::size_t i = 0; i < block.evidence.size(); ++i) {
+    if (proto::Result<void> applied = ApplyEvidence(contracts_, *executed.changes, context, schedule, block.evidence[i], i);
+        !applied) {
+      return Invalid(block, applied.error().message);
+    }
+  }
+  proto::Result<proto::Hash32> evidence_root = proto::EvidenceRoot(header.chain_id, block.evidence);
+  if (!evidence_root || header.evidence_root != *evidence_root) {
+    return Invalid(block, "its evidence_root does not match its evidence");
+  }
   proto::Result<proto::Hash32> hash = proto::BlockHash(header);
   if (!hash) return Invalid(block, proto::ToString(hash.error()));
   executed.hash = *hash;

@@ -474,7 +474,7 @@ class NodeImpl final : public Node {
 
   // Executes `block` on the tip; signatures the mempool already checked are not checked again.
   proto::Result<ExecutedBlock> ValidateOnTip(const proto::Block& block, std::uint64_t time_max_unix_ms) const {
-    return executor_->Validate(block, schedule_.SetAt(ledger_->tip().height + 1), Limits(),
+    return executor_->Validate(block, schedule_, Limits(),
                                [this](const proto::Hash32& id) { return mempool_->Find(id); }, time_max_unix_ms);
   }
 
@@ -541,10 +541,18 @@ class NodeImpl final : public Node {
     } else if (const auto* decide = std::get_if<consensus::Decide>(&action)) {
       Commit(*decide);
     } else if (const auto* evidence = std::get_if<consensus::ReportEvidence>(&action)) {
-      // Evidence goes into blocks later (P2P.md, "Not done yet"); for now it is logged.
+      // Two conflicting votes go into this validator's next proposed block (the chain records
+      // them once); two conflicting proposals are logged only (P2P.md, "Not done yet").
       if (const auto* votes = std::get_if<consensus::VoteEquivocation>(&evidence->evidence)) {
         spdlog::warn("equivocation evidence: validator {} signed two votes at height {} round {}",
                      proto::ToHex(votes->first.body.validator), votes->first.body.height, votes->first.body.round);
+        const proto::VoteBody& slot = votes->first.body;
+        const bool known = std::any_of(pending_evidence_.begin(), pending_evidence_.end(), [&](const auto& held) {
+          const proto::VoteBody& other = held.first.body;
+          return other.validator == slot.validator && other.height == slot.height && other.round == slot.round &&
+                 other.type == slot.type;
+        });
+        if (!known && pending_evidence_.size() < kPendingEvidenceMax) pending_evidence_.push_back(*votes);
       } else {
         const auto& proposals = std::get<consensus::ProposalEquivocation>(evidence->evidence);
         spdlog::warn("equivocation evidence: validator {} signed two proposals at height {} round {}",
@@ -662,7 +670,7 @@ class NodeImpl final : public Node {
     const std::vector<proto::VerifiedTx> candidates = mempool_->Candidates(genesis_.consensus.block_txs_max);
     std::vector<Dropped> dropped;
     ExecutedBlock block =
-        executor_->Build(candidates, NowUnixMs(), engine_->self(), schedule_.SetAt(height), Limits(), &dropped);
+        executor_->Build(candidates, pending_evidence_, NowUnixMs(), engine_->self(), schedule_, Limits(), &dropped);
     CIVIC_ASSERT(block.block.header.height == height);
     for (const Dropped& drop : dropped) {
       tracker_.Rejected(drop.id, RejectionNote{std::string(contracts::TxErrorName(drop.reason.code)), drop.reason.message});
@@ -742,6 +750,17 @@ class NodeImpl final : public Node {
                    block.next_validators->TotalPower());
     }
     RefreshValidatorKeys();
+    // Evidence is kept until a block records it (this one, or one that recorded the same
+    // vote slot: building skips those) or it is too old for any block.
+    std::erase_if(pending_evidence_, [&](const proto::VoteEquivocation& held) {
+      const bool carried = std::find(block.block.evidence.begin(), block.block.evidence.end(), held) !=
+                           block.block.evidence.end();
+      return carried || held.first.body.height + kEvidenceAgeMax <= height;
+    });
+    for (const proto::VoteEquivocation& e : block.block.evidence) {
+      spdlog::warn("block {} records that validator {} signed two votes at height {} round {}", height,
+                   proto::ToHex(e.first.body.validator), e.first.body.height, e.first.body.round);
+    }
     const auto now = TxTracker::Clock::now();
     tracker_.Committed(block.tx_ids, now);
     const Tip tip = ledger_->tip();
@@ -856,6 +875,8 @@ class NodeImpl final : public Node {
   // Core thread only once it runs.
   consensus::ValidatorSchedule schedule_;
   std::optional<std::pair<consensus::Height, proto::ValidatorSet>> committed_change_;  // for the engine
+  static constexpr std::size_t kPendingEvidenceMax = 64;
+  std::vector<proto::VoteEquivocation> pending_evidence_;  // seen here, for the next block proposed here
   mutable std::mutex validator_keys_mutex_;  // the worker thread reads the keys too
   std::set<proto::Ed25519PublicKey> validator_keys_;
   std::unique_ptr<Ledger> ledger_;

@@ -19,4 +19,15 @@ Hash32 TxRoot(std::span<const Hash32> tx_ids) {
   return MerkleRoot(leaves);
 }
 
+Result<Hash32> EvidenceRoot(const ChainId& chain_id, std::span<const VoteEquivocation> evidence) {
+  std::vector<Hash32> leaves;
+  leaves.reserve(evidence.size());
+  for (const VoteEquivocation& e : evidence) {
+    Result<Bytes> encoded = Encode(e);
+    if (!encoded) return tl::unexpected(encoded.error());
+    leaves.push_back(MerkleLeafHash(TaggedHash(chain_id, Domain::kEvidence, *encoded).view()));
+  }
+  return MerkleRoot(leaves);
+}
+
 }  // namespace civic::proto

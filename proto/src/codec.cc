@@ -97,5 +97,6 @@ CIVIC_CODEC_INSTANTIATE(VoteBody)
 CIVIC_CODEC_INSTANTIATE(Vote)
 CIVIC_CODEC_INSTANTIATE(ValidatorSet)
 CIVIC_CODEC_INSTANTIATE(CommitCertificate)
+CIVIC_CODEC_INSTANTIATE(VoteEquivocation)
 
 }  // namespace civic::proto

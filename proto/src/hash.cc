@@ -26,6 +26,7 @@ std::string_view DomainName(Domain domain) {
     case Domain::kAppHash: return "app-hash";
     case Domain::kPeerHandshake: return "peer-handshake";
     case Domain::kValidatorChange: return "validator-change";
+    case Domain::kEvidence: return "evidence";
   }
   CIVIC_ASSERT(false && "unnamed Domain");
 }

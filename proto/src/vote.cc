@@ -1,5 +1,7 @@
 #include "civic/proto/vote.h"
 
+#include <utility>
+
 #include "civic/proto/assert.h"
 #include "civic/proto/codec.h"
 #include "civic/proto/hash.h"
@@ -46,6 +48,30 @@ std::uint64_t ValidatorSet::TotalPower() const {
   std::uint64_t total = 0;
   for (const Validator& v : validators) total += v.power;  // at most 2^8 * 2^50: no overflow
   return total;
+}
+
+bool VoteEquivocation::IsWellFormed(const Vote& first, const Vote& second) {
+  const VoteBody& a = first.body;
+  const VoteBody& b = second.body;
+  return a.version == b.version && a.type == b.type && a.height == b.height && a.round == b.round &&
+         a.validator == b.validator && a.block_hash < b.block_hash;
+}
+
+Result<VoteEquivocation> MakeVoteEquivocation(Vote a, Vote b) {
+  if (b.body.block_hash < a.body.block_hash) std::swap(a, b);
+  if (!VoteEquivocation::IsWellFormed(a, b)) {
+    return Fail(ErrorCode::kInvalidArgument,
+                "the two votes do not conflict: they differ in more than the value, or not at all");
+  }
+  return VoteEquivocation{std::move(a), std::move(b)};
+}
+
+Result<void> VerifyVoteEquivocation(const ChainId& chain_id, const VoteEquivocation& evidence) {
+  if (!VoteEquivocation::IsWellFormed(evidence.first, evidence.second)) {
+    return Fail(ErrorCode::kInvalidArgument, "vote equivocation is not two conflicting votes in canonical order");
+  }
+  if (Result<void> ok = VerifyVote(chain_id, evidence.first); !ok) return ok;
+  return VerifyVote(chain_id, evidence.second);
 }
 
 Result<Hash32> ValidatorSetHash(const ChainId& chain_id, const ValidatorSet& set) {

@@ -198,10 +198,9 @@ TEST_F(LedgerTest, ValidateRefusesBlocksThatDoNotFollowOrDoNotCheckOut) {
   std::unique_ptr<Ledger> ledger = Open();
   Executor executor(*ledger);
   const std::vector<proto::VerifiedTx> candidates = {Verified(network_.Register(1))};
-  const ExecutedBlock good = executor.Build(candidates, time_ + 1000,
-                                            network_.genesis.validators[0].key, network_.genesis.ValidatorSet(),
+  const consensus::ValidatorSchedule set(1, network_.genesis.ValidatorSet());
+  const ExecutedBlock good = executor.Build(candidates, {}, time_ + 1000, network_.genesis.validators[0].key, set,
                                             kLimits, nullptr);
-  const proto::ValidatorSet set = network_.genesis.ValidatorSet();
   const std::uint64_t clock = time_ + 5000;
   EXPECT_TRUE(executor.Validate(good.block, set, kLimits, nullptr, clock).has_value());
 
@@ -238,6 +237,78 @@ TEST_F(LedgerTest, ValidateRefusesBlocksThatDoNotFollowOrDoNotCheckOut) {
   failing.txs.push_back(network_.Register(1));  // registers resident 1 again: does not take effect
   refused(failing, "does not take effect");
   EXPECT_EQ(ledger->tip().height, 0u) << "validation writes nothing";
+}
+
+// Two votes signed by `seed`'s key at height 1 round 0: for two blocks, or (nil_second) one
+// for a block and one for nil.
+proto::VoteEquivocation DoubleVote(const proto::ChainId& chain, std::uint8_t seed, std::uint32_t round = 0) {
+  const proto::Ed25519KeyPair key = proto::Ed25519KeyPair::FromSeed(Filled(seed));
+  proto::VoteBody body;
+  body.type = proto::VoteType::kPrecommit;
+  body.height = 1;
+  body.round = round;
+  body.validator = key.public_key();
+  body.block_hash = proto::Sha256(proto::AsBytes("one block"));
+  const proto::Vote a = proto::SignVote(chain, body, key).value();
+  body.block_hash = proto::Sha256(proto::AsBytes("another block"));
+  const proto::Vote b = proto::SignVote(chain, body, key).value();
+  return proto::MakeVoteEquivocation(a, b).value();
+}
+
+// A validator that signed two votes for one slot: the next block built here records it, the
+// block checks out elsewhere, the ledger keeps it in its state, and no later block may record
+// the same slot again; evidence by a key that was no validator, or altered, or a root that
+// does not match, makes a block invalid (and Build leaves such evidence out).
+TEST_F(LedgerTest, EvidenceOfADoubleVoteIsRecordedOnceAndOnlyIfItChecksOut) {
+  std::unique_ptr<Ledger> ledger = Open();
+  Executor executor(*ledger);
+  const consensus::ValidatorSchedule schedule(1, network_.genesis.ValidatorSet());
+  const proto::Ed25519PublicKey proposer = network_.genesis.validators[0].key;
+  const proto::VoteEquivocation real = DoubleVote(network_.chain, TestNetwork::kValidatorSeed);
+  const proto::VoteEquivocation stranger = DoubleVote(network_.chain, 0x99);
+  const std::vector<proto::VoteEquivocation> offered = {stranger, real};
+  const std::uint64_t clock = time_ + 60'000;
+
+  const ExecutedBlock first = executor.Build({}, offered, time_ + 1000, proposer, schedule, kLimits, nullptr);
+  ASSERT_EQ(first.block.evidence.size(), 1u) << "only the validator's double vote goes in";
+  EXPECT_EQ(first.block.evidence[0], real);
+  EXPECT_EQ(first.block.header.evidence_root, proto::EvidenceRoot(network_.chain, first.block.evidence).value());
+  EXPECT_TRUE(executor.Validate(first.block, schedule, kLimits, nullptr, clock).has_value());
+
+  const auto refused = [&](proto::Block block, std::string_view why) {
+    block.header.evidence_root = proto::EvidenceRoot(network_.chain, block.evidence).value_or(proto::Hash32{});
+    proto::Result<ExecutedBlock> result = executor.Validate(block, schedule, kLimits, nullptr, clock);
+    ASSERT_FALSE(result.has_value()) << why;
+    EXPECT_NE(result.error().message.find(why), std::string::npos) << result.error().message;
+  };
+  proto::Block by_stranger = first.block;
+  by_stranger.evidence = {stranger};
+  refused(by_stranger, "was not a validator at height 1");
+  proto::Block twice = first.block;
+  twice.evidence = {real, DoubleVote(network_.chain, TestNetwork::kValidatorSeed)};
+  refused(twice, "was recorded at height 1");
+  proto::Block altered = first.block;
+  altered.evidence[0].second.signature.bytes[3] ^= 1;
+  refused(altered, "evidence 0");
+  proto::Block wrong_root = first.block;
+  wrong_root.header.evidence_root.bytes[0] ^= 1;
+  proto::Result<ExecutedBlock> rooted = executor.Validate(wrong_root, schedule, kLimits, nullptr, clock);
+  ASSERT_FALSE(rooted.has_value());
+  EXPECT_NE(rooted.error().message.find("evidence_root"), std::string::npos) << rooted.error().message;
+
+  ASSERT_TRUE(executor.Commit(first, testing::Certify(network_, 1, first.hash)).has_value());
+  const std::vector<contracts::EquivocationRecord> recorded =
+      executor.contracts().Equivocations(ledger->state()).value();
+  ASSERT_EQ(recorded.size(), 1u);
+  EXPECT_EQ(recorded[0].evidence, real);
+  EXPECT_EQ(recorded[0].recorded_at_height, 1u);
+  // The same slot again, from another pair of the same votes or the same pair: left out.
+  const ExecutedBlock second = executor.Build({}, offered, time_ + 2000, proposer, schedule, kLimits, nullptr);
+  EXPECT_TRUE(second.block.evidence.empty());
+  // Another round is another slot.
+  const std::vector<proto::VoteEquivocation> later = {DoubleVote(network_.chain, TestNetwork::kValidatorSeed, 1)};
+  const ExecutedBlock third = executor.Build({}, later, time_ + 2000, proposer, schedule, kLimits, nullptr);
+  EXPECT_EQ(third.block.evidence.size(), 1u);
 }
 
 TEST_F(LedgerTest, MempoolAdmitsInOrderRefusesDuplicatesAndWhatWouldFailAndRechecksAfterACommit) {

@@ -384,6 +384,25 @@ TEST(Network, AnEquivocatingValidatorDoesNotBreakAgreementAndIsReported) {
     }
   }
   EXPECT_GT(reported, 0u) << "the honest validators saw and reported the equivocation";
+  // The evidence lands in blocks: a double vote of the byzantine validator is on the ledger,
+  // every node holds those blocks alike (above), and the observer's audit re-checks them.
+  std::size_t in_blocks = 0;
+  for (std::uint64_t h = 1; h <= height; ++h) {
+    const json block = Http(cluster.http(kObserver), "GET", "/v1/blocks/" + std::to_string(h)).Json();
+    for (const json& evidence : block["evidence"]) {
+      ++in_blocks;
+      EXPECT_EQ(evidence["validator"], byzantine_key) << "block " << h;
+    }
+  }
+  std::cout << reported << " reports of equivocation in the logs, " << in_blocks << " recorded in blocks 1-" << height
+            << "\n";
+  EXPECT_GT(in_blocks, 0u) << "no block carries the evidence";
+  const std::filesystem::path log = cluster.dir() / "audit.log";
+  WriteFile(cluster.dir() / "genesis.json", GenesisToJson(network.genesis));
+  CivicdProcess audit({"audit", "--node", "http://127.0.0.1:" + std::to_string(cluster.http(kObserver)), "--genesis",
+                       (cluster.dir() / "genesis.json").string()},
+                      log, CIVIC_WALLET_BINARY);
+  EXPECT_EQ(audit.Wait().value_or(-1), 0) << ReadFile(log);
 }
 
 // A peer that holds a listed key but sends junk: it is dropped, and nobody else notices.

@@ -202,8 +202,8 @@ inline ExecutedBlock BuildAndCommit(Ledger& ledger, const TestNetwork& network, 
   Executor executor(ledger);
   std::vector<proto::VerifiedTx> candidates;
   for (const proto::Tx& tx : txs) candidates.push_back(proto::VerifyTx(tx).value());
-  ExecutedBlock block = executor.Build(candidates, time_unix_ms, network.genesis.validators[0].key,
-                                       network.genesis.ValidatorSet(), limits, dropped);
+  ExecutedBlock block = executor.Build(candidates, {}, time_unix_ms, network.genesis.validators[0].key,
+                                       consensus::ValidatorSchedule(1, network.genesis.ValidatorSet()), limits, dropped);
   EXPECT_TRUE(executor.Commit(block, Certify(network, block.block.header.height, block.hash)).has_value());
   return block;
 }

@@ -35,7 +35,7 @@ TEST(TaggedHash, DiffersByDomainAndByChain) {
   const Domain domains[] = {Domain::kTransaction,   Domain::kTransactionId, Domain::kBlockHeader, Domain::kVote,
                             Domain::kValidatorSet,  Domain::kPaperResident, Domain::kProposal,    Domain::kGenesis,
                             Domain::kStateEntry,    Domain::kAppHash,       Domain::kPeerHandshake,
-                            Domain::kValidatorChange};
+                            Domain::kValidatorChange, Domain::kEvidence};
   for (Domain x : domains) {
     for (Domain y : domains) {
       if (x == y) continue;

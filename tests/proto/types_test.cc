@@ -88,7 +88,7 @@ TEST(BlockHeader, HashCoversEveryField) {
 }
 
 TEST(Block, RoundTripsAndItsTxRootIsTheMerkleRootOfItsTransactionIds) {
-  Block block{testing::SampleHeader(), {testing::SampleBallotTx(), testing::SampleBallotTx()}};
+  Block block{testing::SampleHeader(), {testing::SampleBallotTx(), testing::SampleBallotTx()}, {}};
   block.txs[1].body.nonce += 1;
   testing::ExpectRoundTrip(block);
   const std::vector<Hash32> ids = {TxId(block.txs[0]).value(), TxId(block.txs[1]).value()};

@@ -74,27 +74,10 @@ Round ValidRoundOf(const ProposalBody& body);
                                                    const proto::Ed25519KeyPair& key);
 [[nodiscard]] proto::Result<void> VerifyProposal(const proto::ChainId& chain_id, const Proposal& proposal);
 
-// Two votes by one validator for the same height, round and type but different values
-// (nil counts as a value). Canonical: `first` has the smaller block hash, nil first.
-struct VoteEquivocation {
-  static constexpr std::uint32_t kEncodedBytesMax = 2 * proto::Vote::kEncodedBytesMax;
-
-  proto::Vote first;
-  proto::Vote second;
-
-  friend bool operator==(const VoteEquivocation&, const VoteEquivocation&) = default;
-
-  // The two bodies conflict as described above and are in canonical order.
-  static bool IsWellFormed(const proto::Vote& first, const proto::Vote& second);
-
-  template <class Archive>
-  void serialize(Archive& ar) {
-    ar(first, second);
-    ar.Require(IsWellFormed(first, second), proto::ErrorCode::kInvalidArgument,
-               "vote equivocation needs two different votes of one validator for one height, round and type, "
-               "in canonical order");
-  }
-};
+// Two votes by one validator for one height, round and type but different values: a proto
+// type, since blocks carry it (proto/vote.h).
+using proto::VoteEquivocation;
+using proto::MakeVoteEquivocation;
 
 // Two different proposals signed by one proposer for the same height and round.
 // Canonical: ordered by (block hash, valid round), nullopt valid round first.
@@ -117,8 +100,7 @@ struct ProposalEquivocation {
   }
 };
 
-// Puts two conflicting messages in canonical order. Fails if they do not conflict.
-[[nodiscard]] proto::Result<VoteEquivocation> MakeVoteEquivocation(proto::Vote a, proto::Vote b);
+// Puts two conflicting proposals in canonical order. Fails if they do not conflict.
 [[nodiscard]] proto::Result<ProposalEquivocation> MakeProposalEquivocation(Proposal a, Proposal b);
 
 // Both signatures verify on `chain_id` (the caller checks that the signer was a validator

@@ -46,6 +46,7 @@ enum class TxError : std::uint8_t {
   kValidatorChangeExpired,     // the clerks' signatures were valid until an earlier height
   kBadClerkSignature,          // a co-signature is not a clerk's, or does not verify
   kTooFewClerkSignatures,      // fewer distinct clerks signed than the genesis threshold
+  kEvidenceAlreadyRecorded,    // a block's evidence of an equivocation the ledger holds already
 };
 
 std::string_view TxErrorName(TxError code);  // "not_clerk", "wrong_phase", ...

@@ -72,6 +72,9 @@ class MemoryKv final : public KvView {
 class WriteBuffer final : public KvView {
  public:
   explicit WriteBuffer(KvView& base) : base_(base) {}
+  // Not copyable: WriteBuffer(other_buffer) would copy, not stack a buffer on `other_buffer`.
+  WriteBuffer(const WriteBuffer&) = delete;
+  WriteBuffer& operator=(const WriteBuffer&) = delete;
 
   std::optional<Bytes> Get(ByteView key) const override;
   void Put(ByteView key, ByteView value) override;

@@ -61,6 +61,20 @@ struct ValidatorChangeRecord {
   }
 };
 
+// A validator's equivocation that a block carried (evd/<validator:32><height:8><round:4><type:1>):
+// one record per vote slot, however many conflicting pairs exist for it.
+struct EquivocationRecord {
+  static constexpr std::uint32_t kEncodedBytesMax = proto::VoteEquivocation::kEncodedBytesMax + 16;
+  proto::VoteEquivocation evidence;
+  std::uint64_t recorded_at_height = 0;  // the block that carried it
+
+  friend bool operator==(const EquivocationRecord&, const EquivocationRecord&) = default;
+  template <class Archive>
+  void serialize(Archive& ar) {
+    ar(evidence, recorded_at_height);
+  }
+};
+
 enum class ResidentKind : std::uint8_t { kKey = 1, kPaper = 2 };
 bool IsKnownValue(ResidentKind kind);
 

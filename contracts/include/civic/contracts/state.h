@@ -22,6 +22,7 @@
 //   rpl/<valid_until:8><signer:32><nonce:8>   (empty): a transaction that took effect, kept
 //                                             until its valid_until_height has passed
 //   vch/<sequence:4>                          ValidatorChangeRecord
+//   evd/<validator:32><height:8><round:4><type:1>  EquivocationRecord
 #pragma once
 
 #include <cstdint>
@@ -95,6 +96,11 @@ class BudgetContracts {
   // Drops replay keys of transactions that can no longer be valid at block.height.
   void BeginBlock(KvView& kv, const BlockContext& block) const;
   [[nodiscard]] Result<Applied> Apply(KvView& kv, const BlockContext& block, const proto::VerifiedTx& tx) const;
+  // Records evidence that a block carries, once per vote slot: kEvidenceAlreadyRecorded (and
+  // nothing written) if the ledger holds that slot's equivocation already. The node checks
+  // the signatures and that the signer validated at that height before (node/executor.h).
+  [[nodiscard]] Result<void> RecordEquivocation(KvView& kv, const BlockContext& block,
+                                                const proto::VoteEquivocation& evidence) const;
 
   // Reads, for the node's API, the wallet and the audit. kCorruptState if a record does not
   // decode; nullopt if there is none.
@@ -118,6 +124,8 @@ class BudgetContracts {
   [[nodiscard]] Result<std::optional<TallyRecord>> Tally(const KvView& kv, std::uint64_t round_id) const;
   [[nodiscard]] Result<std::optional<VoterSpending>> Spending(const KvView& kv, std::uint64_t round_id,
                                                               const proto::ResidentId& resident) const;
+  // Every equivocation recorded, ascending by validator, height, round and vote type.
+  [[nodiscard]] Result<std::vector<EquivocationRecord>> Equivocations(const KvView& kv) const;
   // Every validator change since genesis, ascending by sequence.
   [[nodiscard]] Result<std::vector<ValidatorChangeRecord>> ValidatorChanges(const KvView& kv) const;
 

@@ -69,23 +69,39 @@ struct Dropped {
   contracts::Rejection reason;
 };
 
+// How old evidence may be, in blocks, when a block carries it.
+inline constexpr std::uint64_t kEvidenceAgeMax = 10'000;
+
+// Checks one piece of evidence for a block at `block.height` and records it in `changes`:
+// both votes are well formed and signed for this chain, at a height from block.height -
+// kEvidenceAgeMax to block.height, by a validator of that height's set (`schedule`), and
+// the ledger does not hold that vote slot's equivocation yet. "evidence N: why" otherwise,
+// and nothing recorded. Build, Validate and the chain verifier all use it.
+[[nodiscard]] proto::Result<void> ApplyEvidence(const contracts::BudgetContracts& contracts, contracts::KvView& changes,
+                                                const contracts::BlockContext& block,
+                                                const consensus::ValidatorSchedule& schedule,
+                                                const proto::VoteEquivocation& evidence, std::size_t index);
+
 class Executor {
  public:
   explicit Executor(Ledger& ledger);
 
   // Block tip+1 from `candidates` in order, leaving out (and reporting in `dropped`) those
-  // that fail, until `limits` are reached. time_unix_ms is raised to tip time + 1 if needed,
-  // so block times strictly increase.
-  ExecutedBlock Build(std::span<const proto::VerifiedTx> candidates, std::uint64_t time_unix_ms,
-                      const proto::Ed25519PublicKey& proposer, const proto::ValidatorSet& validators,
-                      const BlockLimits& limits, std::vector<Dropped>* dropped) const;
+  // that fail, until `limits` are reached; then the `evidence` that checks out (ApplyEvidence),
+  // at most kBlockEvidenceMax. time_unix_ms is raised to tip time + 1 if needed, so block
+  // times strictly increase. The block names the set `schedule` gives for tip+1.
+  ExecutedBlock Build(std::span<const proto::VerifiedTx> candidates, std::span<const proto::VoteEquivocation> evidence,
+                      std::uint64_t time_unix_ms, const proto::Ed25519PublicKey& proposer,
+                      const consensus::ValidatorSchedule& schedule, const BlockLimits& limits,
+                      std::vector<Dropped>* dropped) const;
 
   // Checks a block for height tip+1 from elsewhere: the header (CheckHeader, and a time no
   // later than `time_max_unix_ms`, which the node sets from its clock plus the allowed drift),
-  // the limits, every signature (except for transactions `known` returns), the tx root, and
-  // that every transaction takes effect.
+  // the limits, every signature (except for transactions `known` returns), the tx root, that
+  // every transaction takes effect, and the evidence (ApplyEvidence) and its root.
   using KnownTx = std::function<std::optional<proto::VerifiedTx>(const proto::Hash32& id)>;
-  [[nodiscard]] proto::Result<ExecutedBlock> Validate(const proto::Block& block, const proto::ValidatorSet& validators,
+  [[nodiscard]] proto::Result<ExecutedBlock> Validate(const proto::Block& block,
+                                                      const consensus::ValidatorSchedule& schedule,
                                                       const BlockLimits& limits, const KnownTx& known,
                                                       std::uint64_t time_max_unix_ms) const;
 

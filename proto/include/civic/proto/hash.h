@@ -30,10 +30,12 @@ enum class Domain : std::uint8_t {
   kAppHash,          // the application hash: the lanes of the state commitment (node/app_hash.h)
   kPeerHandshake,    // what a node signs to prove its key on a peer connection (node/p2p.h)
   kValidatorChange,  // what clerks co-sign to change the validator set: the encoded ValidatorChange
+  kEvidence,         // a Merkle leaf of a block's evidence: one encoded VoteEquivocation
 };
 
 // "transaction", "transaction-id", "block-header", "vote", "validator-set", "paper-resident",
-// "proposal", "genesis", "state-entry", "app-hash", "peer-handshake", "validator-change".
+// "proposal", "genesis", "state-entry", "app-hash", "peer-handshake", "validator-change",
+// "evidence".
 std::string_view DomainName(Domain domain);
 std::string DomainTag(const ChainId& chain_id, Domain domain);
 

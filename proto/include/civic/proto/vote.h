@@ -101,6 +101,36 @@ struct ValidatorSet {
 
 [[nodiscard]] Result<Hash32> ValidatorSetHash(const ChainId& chain_id, const ValidatorSet& set);
 
+// Two votes by one validator for the same height, round and type but different values
+// (nil counts as a value): proof that the validator broke the protocol. The consensus
+// engine reports it; proposers put it in blocks (block.h). Canonical: `first` has the
+// smaller block hash, nil first.
+struct VoteEquivocation {
+  static constexpr std::uint32_t kEncodedBytesMax = 2 * Vote::kEncodedBytesMax;
+
+  Vote first;
+  Vote second;
+
+  friend bool operator==(const VoteEquivocation&, const VoteEquivocation&) = default;
+
+  // The two bodies conflict as described above and are in canonical order.
+  static bool IsWellFormed(const Vote& first, const Vote& second);
+
+  template <class Archive>
+  void serialize(Archive& ar) {
+    ar(first, second);
+    ar.Require(IsWellFormed(first, second), ErrorCode::kInvalidArgument,
+               "vote equivocation needs two different votes of one validator for one height, round and type, "
+               "in canonical order");
+  }
+};
+
+// Puts two conflicting votes in canonical order. Fails if they do not conflict.
+[[nodiscard]] Result<VoteEquivocation> MakeVoteEquivocation(Vote a, Vote b);
+// Well formed, and both signatures verify on `chain_id` (the caller checks that the signer
+// was a validator at that height).
+[[nodiscard]] Result<void> VerifyVoteEquivocation(const ChainId& chain_id, const VoteEquivocation& evidence);
+
 struct CommitSignature {
   std::uint32_t validator_index = 0;  // into ValidatorSet::validators
   Ed25519Signature signature;
