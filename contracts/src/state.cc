@@ -963,7 +963,8 @@ std::string DescribeStateKey(ByteView key) {
   }
   if (text == "vch/" && size == 8) return "validator change " + number(4, 4);
   if (text == "evd/" && size == 49) {
-    return "the equivocation of validator " + hex(4, 32) + " at height " + number(36, 8) + " round " + number(44, 4);
+    return "the equivocation of validator " + hex(4, 32) + " at height " + number(36, 8) + " round " + number(44, 4) +
+           (key[48] == static_cast<std::uint8_t>(proto::VoteType::kPrevote) ? " (prevotes)" : " (precommits)");
   }
   return "state key " + proto::ToHex(key);
 }
@@ -1072,6 +1073,12 @@ Result<std::optional<TallyRecord>> BudgetContracts::Tally(const KvView& kv, std:
 Result<std::optional<VoterSpending>> BudgetContracts::Spending(const KvView& kv, std::uint64_t round_id,
                                                                const proto::ResidentId& resident) const {
   return Load<VoterSpending>(kv, SpendingKey(round_id, resident));
+}
+
+Result<bool> BudgetContracts::EquivocationRecorded(const KvView& kv, const proto::VoteBody& vote) const {
+  Result<std::optional<EquivocationRecord>> held = Load<EquivocationRecord>(kv, EquivocationKey(vote));
+  if (!held) return tl::unexpected(held.error());
+  return held->has_value();
 }
 
 Result<std::vector<EquivocationRecord>> BudgetContracts::Equivocations(const KvView& kv) const {

@@ -750,12 +750,12 @@ class NodeImpl final : public Node {
                    block.next_validators->TotalPower());
     }
     RefreshValidatorKeys();
-    // Evidence is kept until a block records it (this one, or one that recorded the same
-    // vote slot: building skips those) or it is too old for any block.
+    // Evidence is kept until the ledger records its vote slot (from this pair or another) or
+    // it is too old for any block.
     std::erase_if(pending_evidence_, [&](const proto::VoteEquivocation& held) {
-      const bool carried = std::find(block.block.evidence.begin(), block.block.evidence.end(), held) !=
-                           block.block.evidence.end();
-      return carried || held.first.body.height + kEvidenceAgeMax <= height;
+      const contracts::Result<bool> recorded =
+          executor_->contracts().EquivocationRecorded(ledger_->state(), held.first.body);
+      return !recorded || *recorded || held.first.body.height + kEvidenceAgeMax <= height;
     });
     for (const proto::VoteEquivocation& e : block.block.evidence) {
       spdlog::warn("block {} records that validator {} signed two votes at height {} round {}", height,

@@ -7,6 +7,7 @@
 
 #include "civic/consensus/safety.h"
 #include "civic/node/app_hash.h"
+#include "civic/node/chain_verifier.h"
 #include "civic/node/executor.h"
 #include "civic/node/mempool.h"
 #include "civic/node/replay.h"
@@ -296,7 +297,20 @@ TEST_F(LedgerTest, EvidenceOfADoubleVoteIsRecordedOnceAndOnlyIfItChecksOut) {
   ASSERT_FALSE(rooted.has_value());
   EXPECT_NE(rooted.error().message.find("evidence_root"), std::string::npos) << rooted.error().message;
 
+  // Replay and the audit (ChainVerifier) check evidence as validators do.
+  proto::Result<ChainVerifier> replayed = ChainVerifier::Start(network_.genesis);
+  ASSERT_TRUE(replayed.has_value());
+  EXPECT_TRUE(replayed->Apply(first.block, testing::Certify(network_, 1, first.hash)).has_value());
+  proto::Result<ChainVerifier> audited = ChainVerifier::Start(network_.genesis);
+  ASSERT_TRUE(audited.has_value());
+  proto::Block forged = first.block;
+  forged.evidence[0].second.signature.bytes[3] ^= 1;
+  proto::Result<void> forged_replay = audited->Apply(forged, testing::Certify(network_, 1, first.hash));
+  ASSERT_FALSE(forged_replay.has_value());
+  EXPECT_NE(forged_replay.error().message.find("block 1: evidence 0"), std::string::npos) << forged_replay.error().message;
+
   ASSERT_TRUE(executor.Commit(first, testing::Certify(network_, 1, first.hash)).has_value());
+  EXPECT_TRUE(executor.contracts().EquivocationRecorded(ledger->state(), real.first.body).value());
   const std::vector<contracts::EquivocationRecord> recorded =
       executor.contracts().Equivocations(ledger->state()).value();
   ASSERT_EQ(recorded.size(), 1u);

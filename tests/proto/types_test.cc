@@ -75,7 +75,7 @@ TEST(Tx, IdCoversTheSignatureAndDiffersFromTheSigningDigest) {
 TEST(BlockHeader, HashCoversEveryField) {
   const BlockHeader header = testing::SampleHeader();
   const Hash32 original = BlockHash(header).value();
-  std::vector<BlockHeader> changed(8, header);
+  std::vector<BlockHeader> changed(9, header);
   changed[0].chain_id = testing::TestChain("other");
   changed[1].height += 1;
   changed[2].time_unix_ms += 1;
@@ -84,6 +84,7 @@ TEST(BlockHeader, HashCoversEveryField) {
   changed[5].app_hash.bytes[0] ^= 1;
   changed[6].validator_set_hash.bytes[0] ^= 1;
   changed[7].proposer.bytes[0] ^= 1;
+  changed[8].evidence_root.bytes[0] ^= 1;
   for (std::size_t i = 0; i < changed.size(); ++i) EXPECT_NE(BlockHash(changed[i]).value(), original) << i;
 }
 

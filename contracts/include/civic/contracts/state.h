@@ -124,6 +124,8 @@ class BudgetContracts {
   [[nodiscard]] Result<std::optional<TallyRecord>> Tally(const KvView& kv, std::uint64_t round_id) const;
   [[nodiscard]] Result<std::optional<VoterSpending>> Spending(const KvView& kv, std::uint64_t round_id,
                                                               const proto::ResidentId& resident) const;
+  // Whether the ledger holds an equivocation for the slot (validator, height, round, type) of `vote`.
+  [[nodiscard]] Result<bool> EquivocationRecorded(const KvView& kv, const proto::VoteBody& vote) const;
   // Every equivocation recorded, ascending by validator, height, round and vote type.
   [[nodiscard]] Result<std::vector<EquivocationRecord>> Equivocations(const KvView& kv) const;
   // Every validator change since genesis, ascending by sequence.

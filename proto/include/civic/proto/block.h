@@ -16,7 +16,9 @@
 
 namespace civic::proto {
 
-inline constexpr std::uint8_t kBlockHeaderVersion = 1;
+// 2 since headers commit to evidence (evidence_root): a ledger of version 1 headers is refused
+// with this message rather than misread.
+inline constexpr std::uint8_t kBlockHeaderVersion = 2;
 
 struct BlockHeader {
   static constexpr std::uint32_t kEncodedBytesMax = 512;
@@ -38,7 +40,8 @@ struct BlockHeader {
   void serialize(Archive& ar) {
     ar(version);
     ar.Require(version == kBlockHeaderVersion, ErrorCode::kUnknownVersion,
-               "block header version is not 1; this build speaks version 1 only");
+               "block header version is not 2; this build speaks version 2 only (a ledger made by an "
+               "older build must be started again from its genesis)");
     ar(chain_id, height, time_unix_ms, previous_block_hash, tx_root, evidence_root, app_hash, validator_set_hash,
        proposer);
     ar.Require(height >= 1, ErrorCode::kInvalidArgument, "block height must be at least 1");
@@ -53,7 +56,10 @@ struct BlockHeader {
 // evidence_root commit to them; a block's hash is its header's.
 inline constexpr std::uint32_t kBlockTxsMax = 100'000;
 inline constexpr std::uint32_t kBlockEvidenceMax = 16;
-inline constexpr std::uint32_t kBlockEncodedBytesMax = 64 * 1024 * 1024 + 4096;
+// Room for the largest transactions a genesis allows (64 MiB), the header and lengths, and
+// a full list of evidence.
+inline constexpr std::uint32_t kBlockEncodedBytesMax =
+    64 * 1024 * 1024 + 4096 + kBlockEvidenceMax * VoteEquivocation::kEncodedBytesMax;
 
 struct Block {
   static constexpr std::uint32_t kEncodedBytesMax = kBlockEncodedBytesMax;
