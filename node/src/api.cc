@@ -436,8 +436,9 @@ json ValidatorsJson(const Genesis& genesis, const proto::ValidatorSet& set) {
 HttpResponse Validators(ApiContext& context) {
   const std::uint64_t height = context.ledger->tip().height;
   std::unique_ptr<const contracts::KvView> state = context.ledger->StateSnapshot();
-  proto::Result<consensus::ValidatorSchedule> schedule = ScheduleFromState(*context.genesis, *context.contracts, *state);
   contracts::Result<std::vector<contracts::ValidatorChangeRecord>> changes = context.contracts->ValidatorChanges(*state);
+  proto::Result<consensus::ValidatorSchedule> schedule = proto::Fail(proto::ErrorCode::kIo, "not read");
+  if (changes) schedule = ScheduleFromChanges(*context.genesis, *changes);
   if (!schedule || !changes) {
     return JsonError(500, "corrupt_state", "the stored validator changes do not read back; the node's database is damaged");
   }

@@ -105,16 +105,8 @@ proto::Result<void> ChainVerifier::Apply(const proto::Block& block, const proto:
     ids.push_back(tx->id());
   }
   if (proto::TxRoot(ids) != header.tx_root) return Mismatch(height, "tx_root does not match its transactions");
-  if (block.evidence.size() > proto::kBlockEvidenceMax) return Mismatch(height, "carries more evidence than a block may");
-  for (std::size_t i = 0; i < block.evidence.size(); ++i) {
-    if (proto::Result<void> applied = ApplyEvidence(contracts_, changes, context, schedule_, block.evidence[i], i);
-        !applied) {
-      return Mismatch(height, applied.error().message);
-    }
-  }
-  proto::Result<proto::Hash32> evidence_root = proto::EvidenceRoot(genesis_.chain_id, block.evidence);
-  if (!evidence_root || *evidence_root != header.evidence_root) {
-    return Mismatch(height, "evidence_root does not match its evidence");
+  if (proto::Result<void> applied = ApplyBlockEvidence(contracts_, changes, context, schedule_, block); !applied) {
+    return Mismatch(height, applied.error().message);
   }
   if (next_validators) {
     if (proto::Result<void> scheduled = schedule_.ScheduleChange(height, std::move(*next_validators)); !scheduled) {

@@ -26,11 +26,16 @@ static_assert(contracts::kValidatorChangeDelay == consensus::kValidatorSetDelay,
 proto::Result<consensus::ValidatorSchedule> ScheduleFromState(const Genesis& genesis,
                                                               const contracts::BudgetContracts& contracts,
                                                               const contracts::KvView& state) {
-  consensus::ValidatorSchedule schedule(1, genesis.ValidatorSet());
   contracts::Result<std::vector<contracts::ValidatorChangeRecord>> changes = contracts.ValidatorChanges(state);
   if (!changes) return Fail(ErrorCode::kIo, "the stored validator changes: " + changes.error().message);
-  for (contracts::ValidatorChangeRecord& change : *changes) {
-    if (proto::Result<void> scheduled = schedule.ScheduleChange(change.decided_at_height, std::move(change.change.validators));
+  return ScheduleFromChanges(genesis, *changes);
+}
+
+proto::Result<consensus::ValidatorSchedule> ScheduleFromChanges(
+    const Genesis& genesis, const std::vector<contracts::ValidatorChangeRecord>& changes) {
+  consensus::ValidatorSchedule schedule(1, genesis.ValidatorSet());
+  for (const contracts::ValidatorChangeRecord& change : changes) {
+    if (proto::Result<void> scheduled = schedule.ScheduleChange(change.decided_at_height, change.change.validators);
         !scheduled) {
       return Fail(ErrorCode::kIo, "stored validator change " + std::to_string(change.change.sequence) +
                                       " does not fit the schedule: " + scheduled.error().message);
@@ -65,12 +70,31 @@ proto::Result<void> ApplyEvidence(const contracts::BudgetContracts& contracts, c
   return {};
 }
 
+proto::Result<void> ApplyBlockEvidence(const contracts::BudgetContracts& contracts, contracts::KvView& changes,
+                                       const contracts::BlockContext& context,
+                                       const consensus::ValidatorSchedule& schedule, const proto::Block& block) {
+  if (block.evidence.size() > proto::kBlockEvidenceMax) {
+    return Fail(ErrorCode::kInvalidArgument, "carries more evidence than a block may");
+  }
+  for (std::size_t i = 0; i < block.evidence.size(); ++i) {
+    if (proto::Result<void> applied = ApplyEvidence(contracts, changes, context, schedule, block.evidence[i], i);
+        !applied) {
+      return applied;
+    }
+  }
+  proto::Result<proto::Hash32> evidence_root = proto::EvidenceRoot(block.header.chain_id, block.evidence);
+  if (!evidence_root || block.header.evidence_root != *evidence_root) {
+    return Fail(ErrorCode::kInvalidArgument, "its evidence_root does not match its evidence");
+  }
+  return {};
+}
+
 ExecutedBlock Executor::Build(std::span<const proto::VerifiedTx> candidates,
                               std::span<const proto::VoteEquivocation> evidence, std::uint64_t time_unix_ms,
                               const proto::Ed25519PublicKey& proposer, const consensus::ValidatorSchedule& schedule,
                               const BlockLimits& limits, std::vector<Dropped>* dropped) const {
-  const proto::ValidatorSet& validators = schedule.SetAt(ledger_.tip().height + 1);
   const Tip tip = ledger_.tip();
+  const proto::ValidatorSet& validators = schedule.SetAt(tip.height + 1);
   ExecutedBlock executed;
   proto::BlockHeader& header = executed.block.header;
   header.chain_id = ledger_.genesis().chain_id;
@@ -186,15 +210,9 @@ proto::Result<ExecutedBlock> Executor::Validate(const proto::Block& block, const
     executed.tx_ids.push_back(*id);
   }
   if (header.tx_root != proto::TxRoot(executed.tx_ids)) return Invalid(block, "its tx_root does not match its transactions");
-  for (std::size_t i = 0; i < block.evidence.size(); ++i) {
-    if (proto::Result<void> applied = ApplyEvidence(contracts_, *executed.changes, context, schedule, block.evidence[i], i);
-        !applied) {
-      return Invalid(block, applied.error().message);
-    }
-  }
-  proto::Result<proto::Hash32> evidence_root = proto::EvidenceRoot(header.chain_id, block.evidence);
-  if (!evidence_root || header.evidence_root != *evidence_root) {
-    return Invalid(block, "its evidence_root does not match its evidence");
+  if (proto::Result<void> applied = ApplyBlockEvidence(contracts_, *executed.changes, context, schedule, block);
+      !applied) {
+    return Invalid(block, applied.error().message);
   }
   proto::Result<proto::Hash32> hash = proto::BlockHash(header);
   if (!hash) return Invalid(block, proto::ToString(hash.error()));

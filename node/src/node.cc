@@ -736,7 +736,6 @@ class NodeImpl final : public Node {
                         "cannot write block " + std::to_string(height) + ": " + written.error().message});
       return;
     }
-    committed_change_.reset();
     if (block.next_validators) {
       if (proto::Result<void> scheduled = schedule_.ScheduleChange(height, *block.next_validators); !scheduled) {
         Halt(proto::Error{scheduled.error().code, "block " + std::to_string(height) +
@@ -744,7 +743,6 @@ class NodeImpl final : public Node {
                                                       scheduled.error().message});
         return;
       }
-      committed_change_ = std::make_pair(height, *block.next_validators);
       spdlog::info("block {} changes the validator set from height {}: {} validators, voting power {}", height,
                    height + consensus::kValidatorSetDelay, block.next_validators->validators.size(),
                    block.next_validators->TotalPower());
@@ -785,7 +783,7 @@ class NodeImpl final : public Node {
       WaitBeforeNextHeight(height);
       return;
     }
-    if (engine_) Feed(consensus::CommittedEvent{height, TakeChange(height), /*from_sync=*/true});
+    if (engine_) Feed(consensus::CommittedEvent{height, ChangeDecidedAt(height), /*from_sync=*/true});
     MaybeSync();
   }
 
@@ -815,15 +813,15 @@ class NodeImpl final : public Node {
   void NextHeight(consensus::Height committed) {
     waiting_for_txs_.reset();
     heartbeat_.cancel();
-    Feed(consensus::CommittedEvent{committed, TakeChange(committed)});
+    Feed(consensus::CommittedEvent{committed, ChangeDecidedAt(committed)});
   }
 
-  // The validator change the block at `height` decided, for the engine (once).
-  std::optional<proto::ValidatorSet> TakeChange(consensus::Height height) {
-    std::optional<proto::ValidatorSet> change;
-    if (committed_change_ && committed_change_->first == height) change = std::move(committed_change_->second);
-    committed_change_.reset();
-    return change;
+  // The validator change the block at `height` decided, for the engine: the schedule holds
+  // it from height + 2, and only a change decided at `height` starts a set there.
+  std::optional<proto::ValidatorSet> ChangeDecidedAt(consensus::Height height) const {
+    const consensus::Height effective = height + consensus::kValidatorSetDelay;
+    if (schedule_.EffectiveFrom(effective) != effective) return std::nullopt;
+    return schedule_.SetAt(effective);
   }
 
   static bool IsMember(const proto::ValidatorSet& set, const proto::Ed25519PublicKey& key) {
@@ -874,7 +872,6 @@ class NodeImpl final : public Node {
   // Who validates at each height: the genesis set, then each change committed blocks decided.
   // Core thread only once it runs.
   consensus::ValidatorSchedule schedule_;
-  std::optional<std::pair<consensus::Height, proto::ValidatorSet>> committed_change_;  // for the engine
   static constexpr std::size_t kPendingEvidenceMax = 64;
   std::vector<proto::VoteEquivocation> pending_evidence_;  // seen here, for the next block proposed here
   mutable std::mutex validator_keys_mutex_;  // the worker thread reads the keys too

@@ -40,11 +40,14 @@ struct ExecutedBlock {
 };
 
 // The validator schedule of a ledger: the genesis set from height 1, then each change the
-// contracts stored (at its effective height). kCorruptState-like kIo error if a stored
-// change does not read back or does not fit the schedule.
+// contracts stored (at its effective height). A kIo error if a stored change does not read
+// back or does not fit the schedule.
 [[nodiscard]] proto::Result<consensus::ValidatorSchedule> ScheduleFromState(const Genesis& genesis,
                                                                            const contracts::BudgetContracts& contracts,
                                                                            const contracts::KvView& state);
+// The same from changes already read (contracts::BudgetContracts::ValidatorChanges).
+[[nodiscard]] proto::Result<consensus::ValidatorSchedule> ScheduleFromChanges(
+    const Genesis& genesis, const std::vector<contracts::ValidatorChangeRecord>& changes);
 
 struct BlockLimits {
   std::uint32_t txs_max = 0;
@@ -81,6 +84,12 @@ inline constexpr std::uint64_t kEvidenceAgeMax = 10'000;
                                                 const contracts::BlockContext& block,
                                                 const consensus::ValidatorSchedule& schedule,
                                                 const proto::VoteEquivocation& evidence, std::size_t index);
+// Every piece of `block`'s evidence through ApplyEvidence, then its evidence_root: what
+// Validate and the chain verifier check alike. The error says what (without "block H: ").
+[[nodiscard]] proto::Result<void> ApplyBlockEvidence(const contracts::BudgetContracts& contracts,
+                                                     contracts::KvView& changes, const contracts::BlockContext& context,
+                                                     const consensus::ValidatorSchedule& schedule,
+                                                     const proto::Block& block);
 
 class Executor {
  public:
