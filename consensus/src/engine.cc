@@ -283,6 +283,11 @@ void Engine::StartHeight(Height height) {
   resend_.reset();
 }
 
+void Engine::ResumeSigning(const LastSigned& fence) {
+  signer_.Resume(fence);
+  if (resend_ && resend_->Point() <= fence.Point()) resend_.reset();
+}
+
 // The record keeps only the digest of the vote we signed last, so we rebuild the vote from a
 // candidate value (nil, or a value we heard of in that round: a proposal, or someone else's
 // vote) and send it if the digest matches. It is the very message we signed before, so

@@ -1,5 +1,6 @@
 #include "civic/consensus/safety.h"
 
+#include <limits>
 #include <string>
 #include <utility>
 
@@ -28,12 +29,12 @@ std::string_view SignedStepName(SignedStep step) {
   return "unknown";
 }
 
+}  // namespace
+
 std::string Describe(const LastSigned& record) {
   return "height " + std::to_string(record.height) + " round " + std::to_string(record.round) + " " +
          std::string(SignedStepName(record.step));
 }
-
-}  // namespace
 
 bool IsKnownValue(SignedStep step) { return step >= SignedStep::kProposal && step <= SignedStep::kPrecommit; }
 
@@ -51,6 +52,22 @@ proto::Result<void> CheckSigningOrder(const std::optional<LastSigned>& last, con
                                                Describe(*last) + ": what we signed there is not remembered");
 }
 
+LastSigned FenceAt(std::uint64_t height) {
+  return LastSigned{kLastSignedVersion, height, std::numeric_limits<std::uint32_t>::max(), SignedStep::kPrecommit,
+                    proto::Hash32{}, std::nullopt};
+}
+
+proto::Result<void> SafetySigner::CheckNotSuspended() const {
+  if (!suspended_) return {};
+  return Fail(ErrorCode::kInvalidArgument,
+              "signing is suspended: this validator's safety record is older than what it has signed");
+}
+
+void SafetySigner::Resume(const LastSigned& fence) {
+  if (!last_ || last_->Point() < fence.Point()) last_ = fence;
+  suspended_ = false;
+}
+
 SafetySigner::SafetySigner(proto::ChainId chain_id, proto::Ed25519KeyPair key, std::optional<LastSigned> persisted)
     : chain_id_(std::move(chain_id)), key_(std::move(key)), last_(std::move(persisted)) {}
 
@@ -62,6 +79,7 @@ LastSigned Record(std::uint64_t height, std::uint32_t round, SignedStep step, co
 }  // namespace
 
 proto::Result<SignedVote> SafetySigner::SignVote(const proto::VoteBody& body, const std::optional<Lock>& lock) {
+  if (proto::Result<void> ok = CheckNotSuspended(); !ok) return tl::unexpected(ok.error());
   if (body.validator != key_.public_key()) {
     return Fail(ErrorCode::kInvalidArgument, "vote's validator is not this signer's key");
   }
@@ -76,6 +94,7 @@ proto::Result<SignedVote> SafetySigner::SignVote(const proto::VoteBody& body, co
 }
 
 proto::Result<SignedProposal> SafetySigner::SignProposal(const ProposalBody& body, const std::optional<Lock>& lock) {
+  if (proto::Result<void> ok = CheckNotSuspended(); !ok) return tl::unexpected(ok.error());
   if (body.proposer != key_.public_key()) {
     return Fail(ErrorCode::kInvalidArgument, "proposal's proposer is not this signer's key");
   }

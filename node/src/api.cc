@@ -116,7 +116,8 @@ ApiContext::ApiContext(ApiContext&& other) noexcept
       on_admitted(std::move(other.on_admitted)),
       peers(std::move(other.peers)),
       consensus_round(std::move(other.consensus_round)),
-      in_validator_set(std::move(other.in_validator_set)) {}
+      in_validator_set(std::move(other.in_validator_set)),
+      signing_suspended(std::move(other.signing_suspended)) {}
 
 // ---- submission ----
 
@@ -385,6 +386,12 @@ HttpResponse RawBlockAt(ApiContext& context, std::string_view height_text) {
   return response;
 }
 
+// Why a validator signs nothing for now, or null.
+json SigningSuspended(const ApiContext& context) {
+  const std::string reason = context.signing_suspended ? context.signing_suspended() : std::string();
+  return reason.empty() ? json(nullptr) : json(reason);
+}
+
 HttpResponse Status(ApiContext& context) {
   const Tip tip = context.ledger->tip();
   const LatencySummary latency = context.tracker->CommitLatency();
@@ -400,6 +407,7 @@ HttpResponse Status(ApiContext& context) {
                     {"genesis_hash", proto::ToHex(GenesisHash(*context.genesis))},
                     {"role", context.validator ? "validator" : "observer"},
                     {"in_validator_set", context.validator && context.in_validator_set && context.in_validator_set()},
+                    {"signing_suspended", SigningSuspended(context)},
                     {"node_key", context.node_key_hex},
                     {"height", tip.height},
                     {"block_hash", proto::ToHex(tip.block_hash)},

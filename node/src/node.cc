@@ -102,6 +102,12 @@ class NodeImpl final : public Node {
       engine_ = std::make_unique<consensus::Engine>(
           consensus::EngineConfig{genesis_.chain_id, Timeouts(genesis_.consensus)}, std::move(*key), schedule_,
           tip.height + 1, *last);
+      // The newest certificates held here against the record (a record copied back alone).
+      for (std::uint64_t h = tip.height; h >= 1 && h + kOwnPrecommitsCheckedAtStart > tip.height; --h) {
+        proto::Result<std::optional<proto::CommitCertificate>> certificate = ledger_->CertificateAt(h);
+        if (!certificate) return tl::unexpected(certificate.error());
+        if (*certificate) CheckOwnPrecommit(**certificate);
+      }
     }
     if (config_.p2p.enabled() && !node_key) {
       return proto::Fail(proto::ErrorCode::kInvalidArgument,
@@ -124,6 +130,10 @@ class NodeImpl final : public Node {
     context.peers = [this] { return network_ ? network_->Peers() : std::vector<PeerInfo>{}; };
     context.consensus_round = [this] { return round_.load(); };
     if (engine_) context.in_validator_set = [this, self = engine_->self()] { return IsValidatorKey(self); };
+    context.signing_suspended = [this] {
+      std::lock_guard lock(signing_suspended_mutex_);
+      return signing_suspended_;
+    };
     api_ = std::make_unique<Api>(std::move(context));
 
     // The network first: the core thread may send as soon as it runs (a restarted proposer
@@ -332,6 +342,7 @@ class NodeImpl final : public Node {
     if (auto* status = std::get_if<StatusMessage>(&message)) {
       peer_tips_[peer] = status->height;
       MaybeSync();
+      MaybeResumeSigning();
     } else if (auto* proposal = std::get_if<ProposalMessage>(&message)) {
       OnProposalMessage(peer, std::move(*proposal));
     } else if (auto* vote = std::get_if<VoteMessage>(&message)) {
@@ -444,7 +455,7 @@ class NodeImpl final : public Node {
     const auto now = Clock::now();
     if (behind_since_.first != want) behind_since_ = {want, now};
     // A validator at the height a peer has just committed is most likely deciding it too.
-    if (engine_ && best == want && now - behind_since_.second < kSyncPatience) return;
+    if (engine_ && !engine_->signing_suspended() && best == want && now - behind_since_.second < kSyncPatience) return;
     if (sync_request_ && sync_request_->first == want && now - sync_request_->second < kSyncRequestTimeout) return;
     const proto::Ed25519PublicKey& peer = holders[sync_rotation_++ % holders.size()];
     sync_request_ = {want, now};
@@ -454,6 +465,7 @@ class NodeImpl final : public Node {
   void SyncTick() {
     if (halted_) return;
     MaybeSync();
+    MaybeResumeSigning();
     sync_timer_.expires_after(kSyncTick);
     sync_timer_.async_wait([this](const boost::system::error_code& error) {
       if (!error) SyncTick();
@@ -731,6 +743,7 @@ class NodeImpl final : public Node {
   void CommitBlock(const ExecutedBlock& block, const proto::CommitCertificate& certificate, std::uint32_t round,
                    bool from_sync) {
     const std::uint64_t height = block.block.header.height;
+    CheckOwnPrecommit(certificate);
     if (proto::Result<void> written = executor_->Commit(block, certificate); !written) {
       Halt(proto::Error{written.error().code,
                         "cannot write block " + std::to_string(height) + ": " + written.error().message});
@@ -785,6 +798,91 @@ class NodeImpl final : public Node {
     }
     if (engine_) Feed(consensus::CommittedEvent{height, ChangeDecidedAt(height), /*from_sync=*/true});
     MaybeSync();
+    MaybeResumeSigning();
+  }
+
+  // ---- a safety record older than what this validator signed (consensus/safety.h) ----
+
+  // Suspends signing if `certificate` carries this validator's precommit at a point after its
+  // safety record: nothing this process signed can be there, so the record was restored from
+  // an older copy, or the key signs elsewhere too.
+  void CheckOwnPrecommit(const proto::CommitCertificate& certificate) {
+    if (!engine_ || signing_stopped_) return;
+    const std::vector<proto::Validator>& validators = schedule_.SetAt(certificate.height).validators;
+    const auto self = std::find_if(validators.begin(), validators.end(),
+                                   [&](const proto::Validator& v) { return v.key == engine_->self(); });
+    if (self == validators.end()) return;
+    const auto index = static_cast<std::uint32_t>(self - validators.begin());
+    if (std::none_of(certificate.signatures.begin(), certificate.signatures.end(),
+                     [&](const proto::CommitSignature& s) { return s.validator_index == index; })) {
+      return;
+    }
+    const std::optional<consensus::LastSigned>& last = engine_->last_signed();
+    if (last && std::make_tuple(certificate.height, certificate.round, consensus::SignedStep::kPrecommit) <= last->Point()) {
+      return;
+    }
+    const std::string proof =
+        "the certificate of block " + std::to_string(certificate.height) + " carries this validator's precommit of round " +
+        std::to_string(certificate.round) + ", but its safety record " +
+        (last ? "is at " + consensus::Describe(*last) : std::string("holds nothing signed"));
+    if (signing_fence_ && certificate.height > *signing_fence_) {
+      // Everything signed here since the fence is in the record: the key signs somewhere else now.
+      signing_stopped_ = true;
+      SuspendSigning(proof + ". This validator key is signing on another machine too: this node signs nothing more. "
+                             "Stop the other copy, then restart this one");
+      return;
+    }
+    SuspendSigning(proof + ". The data folder was restored from an older copy (or the key signed elsewhere): this "
+                           "node signs nothing until it has caught up with its peers, then nothing at the height "
+                           "they are deciding then, or below");
+  }
+
+  void SuspendSigning(const std::string& reason) {
+    if (engine_->signing_suspended() && !signing_stopped_) return;  // already, for the first reason found
+    spdlog::error("not signing: {}", reason);
+    engine_->SuspendSigning();
+    std::lock_guard lock(signing_suspended_mutex_);
+    signing_suspended_ = reason;
+  }
+
+  // Resumes a suspended signer once this node has caught up: peers holding more than a third
+  // of the voting power (other than this validator) have told it their tips, and none is
+  // ahead. The height the network decides now is then the tip's next, and whatever the older
+  // copy signed before it stopped is at that height or below: the signer resumes behind a
+  // fence there, persisted first.
+  void MaybeResumeSigning() {
+    if (!engine_ || !engine_->signing_suspended() || signing_stopped_ || halted_) return;
+    const std::uint64_t tip = ledger_->tip().height;
+    const proto::ValidatorSet& set = schedule_.SetAt(tip + 1);
+    std::uint64_t heard = 0;
+    std::uint64_t others = 0;
+    for (const proto::Validator& validator : set.validators) {
+      if (validator.key == engine_->self()) continue;
+      others += validator.power;
+      const auto it = peer_tips_.find(validator.key);
+      if (it != peer_tips_.end()) heard += validator.power;
+    }
+    if (others == 0 || heard * 3 <= others) return;
+    for (const auto& [peer, height] : peer_tips_) {
+      if (height > tip) return;  // still catching up
+    }
+    const consensus::LastSigned fence = consensus::FenceAt(tip + 1);
+    const std::optional<consensus::LastSigned>& last = engine_->last_signed();
+    if (!last || last->Point() < fence.Point()) {
+      if (proto::Result<void> written = safety_->Persist(fence); !written) {
+        Halt(proto::Error{written.error().code, "cannot record the safety fence: " + written.error().message});
+        return;
+      }
+    }
+    engine_->ResumeSigning(fence);
+    signing_fence_ = tip + 1;
+    {
+      std::lock_guard lock(signing_suspended_mutex_);
+      signing_suspended_.clear();
+    }
+    spdlog::warn("caught up with the peers at height {}: signing again from height {} (nothing at {} or below, where "
+                 "an older copy of this validator may have signed)",
+                 tip, tip + 2, tip + 1);
   }
 
   // The commit wait, then the next height as soon as there is a transaction, or after the
@@ -882,6 +980,12 @@ class NodeImpl final : public Node {
   TxTracker tracker_;
   std::unique_ptr<consensus::SafetyStore> safety_;
   std::unique_ptr<consensus::Engine> engine_;
+  // The newest certificates checked against the safety record at start.
+  static constexpr std::uint64_t kOwnPrecommitsCheckedAtStart = 16;
+  std::optional<std::uint64_t> signing_fence_;  // core thread: where this process resumed signing
+  bool signing_stopped_ = false;                // core thread: suspended for good (the key signs elsewhere)
+  std::mutex signing_suspended_mutex_;
+  std::string signing_suspended_;  // why the engine signs nothing, empty while it signs
   std::string node_key_hex_;
   std::unique_ptr<Api> api_;
   std::unique_ptr<HttpServer> http_;

@@ -120,6 +120,45 @@ TEST(SafetySigner, AfterARestartThePersistedRecordStillBinds) {
   EXPECT_TRUE(restarted.SignVote(Body(v, VoteType::kPrecommit, 8, 4, std::nullopt), std::nullopt).has_value());
 }
 
+// A record restored from an older copy: the node suspends the signer, then resumes it behind a
+// fence at the height the network is deciding. Nothing is signed meanwhile, nothing at the
+// fence's height or below after it, and the fence is a record the store keeps like any other.
+TEST(SafetySigner, SuspendedSignsNothingAndResumesOnlyAboveTheFence) {
+  const Validators v = MakeValidators({1});
+  MemoryStorage storage;
+  SafetyStore store(storage);
+  SafetySigner signer = Signer();
+  const LastSigned old = signer.SignVote(Body(v, VoteType::kPrevote, 5, 0, Block("a")), std::nullopt).value().record;
+  ASSERT_TRUE(store.Persist(old).has_value());
+  signer.Suspend();
+  EXPECT_TRUE(signer.suspended());
+  proto::Result<SignedVote> refused = signer.SignVote(Body(v, VoteType::kPrecommit, 5, 0, Block("a")), std::nullopt);
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_NE(refused.error().message.find("suspended"), std::string::npos) << refused.error().message;
+  ProposalBody proposal;
+  proposal.height = 9;
+  proposal.proposer = v.id(0);
+  proposal.block_hash = Block("p");
+  EXPECT_FALSE(signer.SignProposal(proposal, std::nullopt).has_value());
+  EXPECT_EQ(signer.last_signed(), old) << "a refusal records nothing";
+
+  const LastSigned fence = FenceAt(9);
+  ASSERT_TRUE(store.Persist(fence).has_value()) << "the fence is later than any record at height 9 or below";
+  signer.Resume(fence);
+  EXPECT_FALSE(signer.suspended());
+  EXPECT_FALSE(signer.SignProposal(proposal, std::nullopt).has_value());
+  EXPECT_FALSE(signer.SignVote(Body(v, VoteType::kPrecommit, 9, 1000, std::nullopt), std::nullopt).has_value());
+  proposal.height = 10;
+  EXPECT_TRUE(signer.SignProposal(proposal, std::nullopt).has_value());
+  // The fence survives a restart, and a resume behind an earlier fence lowers nothing.
+  SafetyStore reopened(storage);
+  EXPECT_EQ(reopened.Load().value(), fence);
+  SafetySigner restarted = Signer(fence);
+  restarted.Resume(FenceAt(3));
+  EXPECT_EQ(restarted.last_signed(), fence);
+  EXPECT_TRUE(proto::Decode<LastSigned>(proto::Encode(fence).value()).has_value()) << "the fence encodes and decodes";
+}
+
 TEST(SafetyStore, NeverMovesBackwardsOrReplacesARecord) {
   const Validators v = MakeValidators({1});
   MemoryStorage storage;

@@ -724,5 +724,96 @@ TEST(Network, ClerksAddAndRemoveAValidatorWhileBallotsFlow) {
   EXPECT_NE(ReadFile(cluster.log(0)).find("signs only once a validator change names it"), std::string::npos);
 }
 
+
+// Issue 10: a validator whose data folder (ledger and safety record alike) is restored from an
+// older copy. What it signed after the copy was made is not in its record, and it could sign
+// again where it already did. It finds its own precommits in the certificates it syncs,
+// signs nothing until it has caught up, then nothing at the height the network decides then,
+// and signs again above it. No block records evidence against it; a later restart does not
+// suspend it again (the fence is its record now).
+TEST(Network, AValidatorRestoredFromAnOlderCopySignsNothingWhereItMayHaveSigned) {
+  TestNetwork network;
+  Cluster cluster(network, 4, 1);
+  cluster.StartAll();
+  Load load(network, cluster, 20'000, {0, 1, 2, kObserver});
+  ASSERT_TRUE(cluster.WaitForHeight(0, 3));
+  constexpr std::size_t kRestored = 3;
+  std::vector<proto::Ed25519PublicKey> keys;
+  for (std::size_t i = 0; i < 4; ++i) keys.push_back(cluster.node(i).key);
+  std::sort(keys.begin(), keys.end());
+  const auto own_index =
+      static_cast<std::uint32_t>(std::find(keys.begin(), keys.end(), cluster.node(kRestored).key) - keys.begin());
+  const std::filesystem::path data = cluster.node(kRestored).dir / "data";
+  const std::filesystem::path backup = cluster.dir() / "backup";
+
+  cluster.Kill(kRestored);
+  std::filesystem::copy(data, backup, std::filesystem::copy_options::recursive);
+  cluster.Start(kRestored);
+  const std::uint64_t backup_tip = cluster.Height(0);
+  // It signs on after the copy was made: its precommits are in certificates the copy lacks.
+  std::uint64_t signed_after = 0;
+  for (std::uint64_t h = backup_tip + 2; signed_after == 0 && h < backup_tip + 40; ++h) {
+    ASSERT_TRUE(cluster.WaitForHeight(0, h));
+    if (Signers(cluster, 0, h).contains(own_index)) signed_after = h;
+  }
+  ASSERT_GT(signed_after, 0u) << "the validator signed no certificate after the copy";
+  ASSERT_TRUE(cluster.WaitForHeight(0, signed_after + 2));
+
+  cluster.Kill(kRestored);
+  std::filesystem::remove_all(data);
+  std::filesystem::copy(backup, data, std::filesystem::copy_options::recursive);
+  const std::size_t log_from = std::filesystem::file_size(cluster.log(kRestored));
+  cluster.Start(kRestored);
+  std::uint64_t fence = 0;
+  const std::string resumed = "signing again from height ";
+  for (int tries = 0; tries < 600 && fence == 0; ++tries) {
+    const std::string log = ReadFile(cluster.log(kRestored)).substr(log_from);
+    if (const std::size_t at = log.find(resumed); at != std::string::npos) {
+      fence = std::stoull(log.substr(at + resumed.size())) - 1;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  const std::string log = ReadFile(cluster.log(kRestored)).substr(log_from);
+  ASSERT_GT(fence, 0u) << "it never resumed signing:\n" << log;
+  EXPECT_NE(log.find("not signing: the certificate of block "), std::string::npos) << log;
+  EXPECT_NE(log.find("restored from an older copy"), std::string::npos) << log;
+  EXPECT_GE(fence, signed_after) << "the fence is at or above every height the older copy signed";
+  for (const std::string& line : {std::string("not signing: "), resumed}) {
+    const std::size_t at = log.find(line);
+    if (at != std::string::npos) std::cout << log.substr(at, log.find('\n', at) - at) << "\n";
+  }
+
+  // It signs again above the fence, and is not suspended.
+  bool signs_again = false;
+  for (std::uint64_t h = fence + 1; !signs_again && h < fence + 40; ++h) {
+    ASSERT_TRUE(cluster.WaitForHeight(0, h));
+    signs_again = Signers(cluster, 0, h).contains(own_index);
+  }
+  EXPECT_TRUE(signs_again) << "its precommits are in no certificate above the fence " << fence;
+  EXPECT_TRUE(cluster.Status(kRestored)["signing_suspended"].is_null()) << cluster.Status(kRestored).dump();
+
+  // A restart now starts from the fence: nothing to suspend.
+  cluster.Kill(kRestored);
+  const std::size_t second_from = std::filesystem::file_size(cluster.log(kRestored));
+  cluster.Start(kRestored);
+  ASSERT_TRUE(cluster.WaitForHeight(kRestored, cluster.Height(0) + 3));
+  EXPECT_EQ(ReadFile(cluster.log(kRestored)).substr(second_from).find("not signing"), std::string::npos);
+
+  load.Finish();
+  EXPECT_EQ(load.Committed(), load.accepted());
+  const std::uint64_t height = cluster.Height(0);
+  for (std::size_t i = 0; i < cluster.size(); ++i) EXPECT_TRUE(cluster.WaitForHeight(i, height)) << i;
+  cluster.ExpectAgreement();
+  // No double vote of the restored validator anywhere: none seen, none recorded.
+  const std::string restored_key = proto::ToHex(cluster.node(kRestored).key);
+  for (std::size_t i = 0; i < 4; ++i) {
+    EXPECT_EQ(ReadFile(cluster.log(i)).find("equivocation evidence: validator " + restored_key), std::string::npos) << i;
+  }
+  for (std::uint64_t h = 1; h <= height; ++h) {
+    const json block = Http(cluster.http(kObserver), "GET", "/v1/blocks/" + std::to_string(h)).Json();
+    EXPECT_TRUE(block["evidence"].empty()) << "block " << h << ": " << block["evidence"].dump();
+  }
+}
+
 }  // namespace
 }  // namespace civic::node

@@ -169,6 +169,12 @@ class Engine {
   const ValidatorSchedule& schedule() const { return schedule_; }
   const ValidatorId& self() const { return signer_.public_key(); }
   const std::optional<LastSigned>& last_signed() const { return signer_.last_signed(); }
+  // The node found this validator's signature beyond its safety record (safety.h, "Restored
+  // records"): sign nothing until ResumeSigning, which signs again only after `fence` (persist
+  // the fence first). Whatever was to be sent again after a restart is forgotten.
+  void SuspendSigning() { signer_.Suspend(); }
+  void ResumeSigning(const LastSigned& fence);
+  bool signing_suspended() const { return signer_.suspended(); }
   // True between Decide and the CommittedEvent that answers it.
   bool decided() const { return decided_; }
 

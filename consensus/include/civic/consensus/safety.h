@@ -18,6 +18,16 @@
 // (at worst a restarted validator stays silent for the rest of a round it had reached; the
 // engine sends its last vote once more, engine.h).
 //
+// Restored records. All of this holds only if the record is really the last one: a data folder
+// restored from a backup, or copied from another machine, carries an older record, and the
+// validator could sign again at a height it already signed at. node/ looks for the proof: a
+// commit certificate (of a block it syncs or holds) carrying this validator's precommit at a
+// point after its record. Then the signer is suspended (it signs nothing) until the node has
+// caught up with its peers; it resumes behind a fence at the height the network is deciding
+// then (FenceAt, persisted first), so it signs nothing at any height the old copy could have
+// reached before it stopped. A proof found after that fence means the key signs somewhere else
+// right now, and the node stays suspended.
+//
 // The record also carries the lock (paper lines 36-43: lockedValue, lockedRound) of its
 // height. A validator that restarted without it could prevote against its lock, and if more
 // than 1/3 of the power restarted at once, that forks the chain with no Byzantine validator
@@ -29,6 +39,7 @@
 #include <compare>
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <tuple>
 
 #include "civic/consensus/messages.h"
@@ -96,6 +107,9 @@ struct LastSigned {
   }
 };
 
+// "height 7 round 0 prevote": where a record stands, for messages.
+std::string Describe(const LastSigned& record);
+
 // May `next` be signed after `last`? Later points yes; the same point only for the same digest.
 [[nodiscard]] proto::Result<void> CheckSigningOrder(const std::optional<LastSigned>& last, const LastSigned& next);
 
@@ -120,15 +134,29 @@ class SafetySigner {
   [[nodiscard]] proto::Result<SignedVote> SignVote(const proto::VoteBody& body, const std::optional<Lock>& lock);
   [[nodiscard]] proto::Result<SignedProposal> SignProposal(const ProposalBody& body, const std::optional<Lock>& lock);
 
+  // A record restored from an older copy (see "Restored records" above): sign nothing until
+  // Resume. Every Sign* call fails meanwhile, as a refusal does.
+  void Suspend() { suspended_ = true; }
+  // Signs again, only after `fence` (the record becomes the fence if that is later).
+  void Resume(const LastSigned& fence);
+  bool suspended() const { return suspended_; }
+
   const std::optional<LastSigned>& last_signed() const { return last_; }
   const ValidatorId& public_key() const { return key_.public_key(); }
   const proto::ChainId& chain_id() const { return chain_id_; }
 
  private:
+  [[nodiscard]] proto::Result<void> CheckNotSuspended() const;
+
   proto::ChainId chain_id_;
   proto::Ed25519KeyPair key_;
   std::optional<LastSigned> last_;
+  bool suspended_ = false;
 };
+
+// A record that refuses everything at `height` and before: a validator that may have signed
+// there without remembering it (a restored record) signs again only above it.
+LastSigned FenceAt(std::uint64_t height);
 
 // Where node/ keeps the record: RocksDB with a synced write there, memory in tests and in the
 // simulator (which "crashes" a validator by keeping only what was written).

@@ -52,6 +52,9 @@ struct ApiContext {
   // A validator: whether its key validates the next block or the one after (a key the clerks
   // have not added yet, or have removed, follows the chain without signing).
   std::function<bool()> in_validator_set;
+  // A validator: why it signs nothing for now (its safety record is older than what its key
+  // signed; consensus/safety.h, "Restored records"), empty while it signs.
+  std::function<std::string()> signing_suspended;
 };
 
 // Serves node/API.md under /v1, /metrics, and the public tally page (tally_page.h) at / and
