@@ -173,8 +173,12 @@ Result<void> ReadNodeSection(const toml::table& table, const std::filesystem::pa
       } else {
         config.validator_key = std::move(*path);
       }
+    } else if (key == "disk_free_min_mb") {
+      if (Result<void> read = ReadInteger<std::uint64_t>(node, where, 0, 1024 * 1024, config.disk_free_min_mb); !read) {
+        return read;
+      }
     } else {
-      return UnknownKey("node", key, "data_dir, genesis, validator_key");
+      return UnknownKey("node", key, "data_dir, genesis, validator_key, disk_free_min_mb");
     }
   }
   return {};

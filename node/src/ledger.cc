@@ -5,7 +5,12 @@
 #include <rocksdb/utilities/options_util.h>
 #include <rocksdb/write_batch.h>
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
+#include <array>
+#include <cstdarg>
+#include <cstdio>
 #include <atomic>
 #include <mutex>
 #include <string>
@@ -120,12 +125,63 @@ class RocksStateView final : public contracts::KvView {
   const rocksdb::Snapshot* snapshot_;  // nullptr: the latest state
 };
 
+// RocksDB's own messages, warnings and errors only, in the node's log rather than in a LOG
+// file beside the data: on a full disk the RocksDB of Debian 12 aborts the process on the
+// second write to a log file that failed once (an assertion), and that file would be the
+// first to fail.
+class RocksLogToSpdlog final : public rocksdb::Logger {
+ public:
+  RocksLogToSpdlog() : rocksdb::Logger(rocksdb::InfoLogLevel::WARN_LEVEL) {}
+  using rocksdb::Logger::Logv;
+  void Logv(const char* format, va_list ap) override { Logv(rocksdb::InfoLogLevel::INFO_LEVEL, format, ap); }
+  void Logv(const rocksdb::InfoLogLevel level, const char* format, va_list ap) override {
+    if (level < GetInfoLogLevel()) return;
+    std::array<char, 1024> text{};
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+    (void)std::vsnprintf(text.data(), text.size(), format, ap);  // RocksDB's own printf formats
+#pragma GCC diagnostic pop
+    try {
+      spdlog::log(level >= rocksdb::InfoLogLevel::ERROR_LEVEL ? spdlog::level::err : spdlog::level::warn,
+                  "rocksdb: {}", text.data());
+    } catch (...) {  // nothing may propagate into RocksDB
+    }
+  }
+};
+
+// The free space below which the ledger writes nothing (Ledger::SetFreeSpaceFloor).
+class SpaceFloor {
+ public:
+  explicit SpaceFloor(std::filesystem::path dir) : dir_(std::move(dir)) {}
+  void Set(std::uint64_t bytes) { bytes_.store(bytes); }
+  // Fails if the disk holding the ledger has less free than the floor. A disk whose free
+  // space cannot be read is not refused here: the write itself will say what is wrong.
+  proto::Result<void> Check() const {
+    const std::uint64_t floor = bytes_.load();
+    if (floor == 0) return {};
+    std::error_code error;
+    const std::filesystem::space_info space = std::filesystem::space(dir_, error);
+    if (error || space.available >= floor) return {};
+    constexpr std::uint64_t kMiB = 1024 * 1024;
+    return Fail(ErrorCode::kIo, "the disk holding " + dir_.string() + " has " +
+                                    std::to_string(space.available / kMiB) + " MiB free, below node.disk_free_min_mb = " +
+                                    std::to_string(floor / kMiB) +
+                                    ". Nothing committed is lost; free space (or move the data folder to a larger "
+                                    "disk), then start civicd again");
+  }
+
+ private:
+  std::filesystem::path dir_;
+  std::atomic<std::uint64_t> bytes_{0};
+};
+
 class RocksSafetyStorage final : public consensus::SafetyStorage {
  public:
-  RocksSafetyStorage(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* family, bool read_only)
-      : db_(db), family_(family), read_only_(read_only) {}
+  RocksSafetyStorage(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* family, bool read_only, const SpaceFloor& floor)
+      : db_(db), family_(family), read_only_(read_only), floor_(floor) {}
   proto::Result<void> Write(const Bytes& record) override {
     if (read_only_) return Fail(ErrorCode::kIo, "the ledger is open read-only: refusing to record a signature");
+    if (proto::Result<void> room = floor_.Check(); !room) return room;
     rocksdb::WriteOptions options;
     options.sync = true;  // durable before the signature it allows is released
     const rocksdb::Status status = db_->Put(options, family_, AsSlice(kSafetyKey), AsSlice(record));
@@ -144,6 +200,7 @@ class RocksSafetyStorage final : public consensus::SafetyStorage {
   rocksdb::DB* db_;
   rocksdb::ColumnFamilyHandle* family_;
   bool read_only_;
+  const SpaceFloor& floor_;
 };
 
 }  // namespace
@@ -160,7 +217,9 @@ struct Ledger::Impl {
   std::unique_ptr<RocksStateView> latest;
   std::unique_ptr<RocksSafetyStorage> safety;
 
-  explicit Impl(Genesis g) : genesis(std::move(g)), commitment(genesis.chain_id) {}
+  SpaceFloor floor;
+
+  Impl(Genesis g, const std::filesystem::path& dir) : genesis(std::move(g)), commitment(genesis.chain_id), floor(dir) {}
   ~Impl() {
     latest.reset();
     safety.reset();
@@ -188,7 +247,7 @@ Ledger::~Ledger() = default;
 
 proto::Result<std::unique_ptr<Ledger>> Ledger::Open(const std::filesystem::path& dir, const Genesis& genesis,
                                                     OpenMode mode) {
-  auto impl = std::make_unique<Impl>(genesis);
+  auto impl = std::make_unique<Impl>(genesis, dir);
   impl->read_only = mode == OpenMode::kReadOnly;
 
   rocksdb::DBOptions options;
@@ -197,6 +256,7 @@ proto::Result<std::unique_ptr<Ledger>> Ledger::Open(const std::filesystem::path&
   // Ledger writes are small and synced; a modest WAL and background work suit a 2-core node.
   options.max_background_jobs = 2;
   options.paranoid_checks = true;
+  options.info_log = std::make_shared<RocksLogToSpdlog>();
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   for (const char* name : kFamilyNames) {
     rocksdb::ColumnFamilyOptions family_options;
@@ -221,7 +281,7 @@ proto::Result<std::unique_ptr<Ledger>> Ledger::Open(const std::filesystem::path&
   impl->db.reset(raw);
   impl->families = std::move(handles);
   impl->latest = std::make_unique<RocksStateView>(impl->db.get(), impl->cf(kState), nullptr);
-  impl->safety = std::make_unique<RocksSafetyStorage>(impl->db.get(), impl->cf(kSafety), impl->read_only);
+  impl->safety = std::make_unique<RocksSafetyStorage>(impl->db.get(), impl->cf(kSafety), impl->read_only, impl->floor);
 
   const proto::Hash32 genesis_hash = GenesisHash(genesis);
   proto::Result<std::optional<std::string>> stored_genesis =
@@ -353,8 +413,13 @@ std::unique_ptr<contracts::KvView> Ledger::StateSnapshot() const {
 
 consensus::SafetyStorage& Ledger::safety_storage() { return *impl_->safety; }
 
+void Ledger::SetFreeSpaceFloor(std::uint64_t bytes) { impl_->floor.Set(bytes); }
+
+proto::Result<void> Ledger::CheckFreeSpace() const { return impl_->floor.Check(); }
+
 proto::Result<void> Ledger::WriteOwnProposal(const proto::Block& block) {
   if (impl_->read_only) return Fail(ErrorCode::kIo, "the ledger is open read-only");
+  if (proto::Result<void> room = impl_->floor.Check(); !room) return room;
   proto::Result<Bytes> bytes = proto::Encode(block);
   if (!bytes) return tl::unexpected(bytes.error());
   const rocksdb::Status status =
@@ -365,6 +430,7 @@ proto::Result<void> Ledger::WriteOwnProposal(const proto::Block& block) {
 
 proto::Result<void> Ledger::WriteOwnSignedProposal(const Bytes& encoded) {
   if (impl_->read_only) return Fail(ErrorCode::kIo, "the ledger is open read-only");
+  if (proto::Result<void> room = impl_->floor.Check(); !room) return room;
   const rocksdb::Status status = impl_->db->Put(rocksdb::WriteOptions(), impl_->cf(kSafety),
                                                 AsSlice(kOwnSignedProposalKey), AsSlice(ByteView(encoded)));
   if (!status.ok()) return IoError("writing this validator's signed proposal", status);
@@ -396,6 +462,9 @@ proto::Result<void> Ledger::CommitBlock(const BlockWrite& write) {
   CIVIC_ASSERT(block.header.previous_block_hash == impl_->tip.block_hash);
   CIVIC_ASSERT(write.tx_ids->size() == block.txs.size());
   CIVIC_ASSERT(write.certificate->block_hash == write.block_hash);
+  if (proto::Result<void> room = impl_->floor.Check(); !room) {
+    return room;
+  }
 
   proto::Result<Bytes> block_bytes = proto::Encode(block);
   if (!block_bytes) return tl::unexpected(block_bytes.error());

@@ -74,6 +74,8 @@ class NodeImpl final : public Node {
     proto::Result<std::unique_ptr<Ledger>> ledger = Ledger::Open(config_.data_dir, genesis_, OpenMode::kReadWrite);
     if (!ledger) return tl::unexpected(ledger.error());
     ledger_ = std::move(*ledger);
+    ledger_->SetFreeSpaceFloor(config_.disk_free_min_mb * 1024 * 1024);
+    if (proto::Result<void> room = ledger_->CheckFreeSpace(); !room) return room;
     executor_ = std::make_unique<Executor>(*ledger_);
     mempool_ = std::make_unique<Mempool>(executor_->contracts(), [this] { return ledger_->StateSnapshot(); },
                                          MempoolLimits{config_.mempool.txs_max, config_.mempool.bytes_max});

@@ -23,6 +23,7 @@ constexpr const char* kFullConfig = R"(# a node of the Assen network
 data_dir = "data"
 genesis = "/etc/civic/genesis.json"
 validator_key = "keys/../keys/validator.key"
+disk_free_min_mb = 1024
 
 [http]
 listen = "0.0.0.0:8701"
@@ -85,6 +86,7 @@ TEST(Config, ParsesEveryKeyOfAFullFile) {
   EXPECT_EQ(config.genesis, fs::path("/etc/civic/genesis.json"));
   ASSERT_TRUE(config.validator_key.has_value());
   EXPECT_EQ(*config.validator_key, fs::path("/srv/civic/keys/validator.key"));  // lexically normal
+  EXPECT_EQ(config.disk_free_min_mb, 1024u);
   EXPECT_EQ(config.http.listen_address, "0.0.0.0");
   EXPECT_EQ(config.http.listen_port, 8701);
   EXPECT_EQ(config.http.threads, 4u);
@@ -102,6 +104,7 @@ TEST(Config, MinimalFileTakesTheDefaults) {
   EXPECT_EQ(config.data_dir, fs::path("/srv/civic/data"));
   EXPECT_EQ(config.genesis, fs::path("/srv/civic/genesis.json"));
   EXPECT_FALSE(config.validator_key.has_value());
+  EXPECT_EQ(config.disk_free_min_mb, 256u);
   const HttpConfig http;
   EXPECT_EQ(config.http.listen_address, http.listen_address);
   EXPECT_EQ(config.http.listen_port, http.listen_port);
@@ -158,6 +161,8 @@ TEST(Config, RefusesBadFilesNamingTheKey) {
       {"duplicate key", node + "data_dir = \"again\"\n", "line 5"},
       {"unknown key", node + "\n[http]\nthreads = 2\nthread = 3\n", "http.thread (line 8): unknown key"},
       {"unknown node key", node + "datadir = \"x\"\n", "node.datadir (line 5): unknown key"},
+      {"disk floor too big", node + "disk_free_min_mb = 1048577\n", "node.disk_free_min_mb (line 5)"},
+      {"disk floor negative", node + "disk_free_min_mb = -1\n", "node.disk_free_min_mb (line 5)"},
       {"unknown section", node + "[metrics]\nport = 9100\n", "metrics (line 5): unknown section"},
       {"top-level key", "verbose = true\n" + node, "verbose (line 1): unknown section"},
       {"section as a value", "log = \"debug\"\n" + node, "log (line 1): must be a section [log]"},

@@ -4,8 +4,6 @@
 // from genesis gives the ledger's app hash.
 #include <gtest/gtest.h>
 
-#include <atomic>
-#include <mutex>
 #include <set>
 
 #include "civic/node/ledger.h"
@@ -38,7 +36,7 @@ TEST(CrashSafety, KilledAtRandomInstantsTheNodeLosesNothingItReportedCommitted) 
   std::set<std::string> confirmed;  // ids the node reported committed
   std::uint32_t next_resident = 1;
   std::uint64_t last_height = 0;
-  std::atomic<std::uint64_t> committed_height{0};  // the highest height a status answer named
+  std::uint64_t committed_height = 0;  // the highest height a status answer named
   const int kills = Kills();
 
   for (int kill = 0; kill <= kills; ++kill) {
@@ -54,7 +52,7 @@ TEST(CrashSafety, KilledAtRandomInstantsTheNodeLosesNothingItReportedCommitted) 
     ASSERT_TRUE(status.is_object()) << "no status after restart " << kill;
     const std::uint64_t height = status["height"];
     EXPECT_GE(height, last_height) << "height went back after restart " << kill;
-    EXPECT_GE(height, committed_height.load()) << "a height reported committed is gone after restart " << kill;
+    EXPECT_GE(height, committed_height) << "a height reported committed is gone after restart " << kill;
     last_height = height;
     if (kill == kills) {
       node.Signal(SIGTERM);
@@ -62,47 +60,15 @@ TEST(CrashSafety, KilledAtRandomInstantsTheNodeLosesNothingItReportedCommitted) 
       break;
     }
 
-    // Load: batches of registrations, and status polls that collect what is committed.
-    std::atomic<bool> stop{false};
-    std::mutex mutex;
-    std::vector<proto::Tx> batch_source;
-    std::thread load([&] {
-      std::vector<std::string> pending;
-      while (!stop.load()) {
-        json txs = json::array();
-        std::vector<std::string> ids;
-        {
-          std::lock_guard lock(mutex);
-          for (int i = 0; i < 20; ++i) {
-            const proto::Tx tx = network.Register(next_resident++);
-            txs.push_back(testing::TxHex(tx));
-            ids.push_back(testing::TxIdHex(tx));
-          }
-        }
-        const HttpReply reply = Http(port, "POST", "/v1/txs/batch", json{{"txs", txs}}.dump());
-        if (reply.status == 200) pending.insert(pending.end(), ids.begin(), ids.end());
-        std::vector<std::string> still;
-        for (const std::string& id : pending) {
-          if (stop.load()) break;
-          const HttpReply answer = Http(port, "GET", "/v1/txs/" + id);
-          const json answer_json = answer.Json();
-          if (answer.status == 200 && answer_json.value("status", "") == "committed") {
-            std::lock_guard lock(mutex);
-            confirmed.insert(id);
-            const std::uint64_t at = answer_json["height"];
-            if (at > committed_height.load()) committed_height.store(at);
-          } else {
-            still.push_back(id);
-          }
-        }
-        pending = std::move(still);
-      }
-    });
+    testing::Traffic traffic(network, port, next_resident);
     std::this_thread::sleep_for(std::chrono::milliseconds(50 + prng() % 500));
     node.Signal(SIGKILL);
     EXPECT_EQ(node.Wait(), 128 + SIGKILL);
-    stop.store(true);
-    load.join();
+    traffic.Stop();
+    next_resident = traffic.next_resident();
+    const std::set<std::string> reported = traffic.confirmed();
+    confirmed.insert(reported.begin(), reported.end());
+    committed_height = std::max(committed_height, traffic.committed_height());
   }
 
   // The ledger on disk: every confirmed transaction, and a replay that agrees.

@@ -15,13 +15,16 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <mutex>
 #include <optional>
+#include <set>
 #include <random>
 #include <sstream>
 #include <string>
@@ -395,5 +398,68 @@ inline nlohmann::json WaitForTx(std::uint16_t port, const std::string& id) {
   }
   return status;
 }
+
+// Registrations sent to a civicd in batches of 20, as fast as it takes them, and the ones it
+// reported committed (polled until then).
+class Traffic {
+ public:
+  Traffic(TestNetwork& network, std::uint16_t port, std::uint32_t first_resident)
+      : network_(network), port_(port), next_(first_resident) {
+    thread_ = std::thread([this] { Run(); });
+  }
+  ~Traffic() { Stop(); }
+  void Stop() {
+    stop_ = true;
+    if (thread_.joinable()) thread_.join();
+  }
+  std::set<std::string> confirmed() const {
+    std::lock_guard lock(mutex_);
+    return confirmed_;
+  }
+  // The highest height a committed transaction was reported at.
+  std::uint64_t committed_height() const { return committed_height_.load(); }
+  // The resident numbers used so far are below this (once stopped).
+  std::uint32_t next_resident() const { return next_; }
+
+ private:
+  void Run() {
+    std::vector<std::string> pending;
+    while (!stop_) {
+      nlohmann::json txs = nlohmann::json::array();
+      std::vector<std::string> ids;
+      for (int i = 0; i < 20; ++i) {
+        const proto::Tx tx = network_.Register(next_++);
+        txs.push_back(TxHex(tx));
+        ids.push_back(TxIdHex(tx));
+      }
+      const HttpReply reply = Http(port_, "POST", "/v1/txs/batch", nlohmann::json{{"txs", txs}}.dump());
+      if (reply.status == 200) pending.insert(pending.end(), ids.begin(), ids.end());
+      std::vector<std::string> still;
+      for (const std::string& id : pending) {
+        if (stop_) break;
+        const HttpReply answer = Http(port_, "GET", "/v1/txs/" + id);
+        const nlohmann::json status = answer.Json();
+        if (answer.status == 200 && status.value("status", "") == "committed") {
+          std::lock_guard lock(mutex_);
+          confirmed_.insert(id);
+          const std::uint64_t at = status["height"];
+          if (at > committed_height_.load()) committed_height_.store(at);
+        } else {
+          still.push_back(id);
+        }
+      }
+      pending = std::move(still);
+    }
+  }
+
+  TestNetwork& network_;
+  std::uint16_t port_;
+  std::uint32_t next_;
+  std::thread thread_;
+  std::atomic<bool> stop_{false};
+  mutable std::mutex mutex_;
+  std::set<std::string> confirmed_;
+  std::atomic<std::uint64_t> committed_height_{0};
+};
 
 }  // namespace civic::node::testing

