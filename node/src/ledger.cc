@@ -2,6 +2,7 @@
 
 #include <rocksdb/db.h>
 #include <rocksdb/options.h>
+#include <rocksdb/sst_file_reader.h>
 #include <rocksdb/utilities/options_util.h>
 #include <rocksdb/write_batch.h>
 
@@ -63,8 +64,15 @@ void AppendU64(Bytes& out, std::uint64_t value) {
   out.insert(out.end(), key.begin(), key.end());
 }
 
+// What to do about a damaged ledger, for every error that finds one.
+constexpr std::string_view kDamagedAdvice =
+    ". The ledger's files are damaged: civicd serves nothing from them. Restore the data folder from a copy, or "
+    "move it away and start with an empty one to sync the chain from peers (a validator then signs only once it has "
+    "caught up; node/P2P.md)";
+
 tl::unexpected<proto::Error> IoError(const std::string& what, const rocksdb::Status& status) {
-  return Fail(ErrorCode::kIo, what + ": " + status.ToString());
+  return Fail(ErrorCode::kIo,
+              what + ": " + status.ToString() + (status.IsCorruption() ? std::string(kDamagedAdvice) : std::string()));
 }
 
 // tip record: height(8) || block hash(32) || time(8) || state commitment(2048)
@@ -257,6 +265,11 @@ proto::Result<std::unique_ptr<Ledger>> Ledger::Open(const std::filesystem::path&
   options.max_background_jobs = 2;
   options.paranoid_checks = true;
   options.info_log = std::make_shared<RocksLogToSpdlog>();
+  // Every write is synced before it is acknowledged, so the log may end in a record cut short
+  // by a crash (never acknowledged: dropped), but damage anywhere before its end is refused.
+  // (The default, point-in-time recovery, would open the ledger without the blocks after the
+  // damage, and without the safety record written there.)
+  options.wal_recovery_mode = rocksdb::WALRecoveryMode::kTolerateCorruptedTailRecords;
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   for (const char* name : kFamilyNames) {
     rocksdb::ColumnFamilyOptions family_options;
@@ -412,6 +425,25 @@ std::unique_ptr<contracts::KvView> Ledger::StateSnapshot() const {
 }
 
 consensus::SafetyStorage& Ledger::safety_storage() { return *impl_->safety; }
+
+proto::Result<std::size_t> Ledger::VerifyFiles(const std::atomic<bool>& stop) const {
+  std::vector<rocksdb::LiveFileMetaData> files;
+  impl_->db->GetLiveFilesMetaData(&files);
+  std::size_t checked = 0;
+  for (const rocksdb::LiveFileMetaData& file : files) {
+    if (stop.load()) break;
+    const std::filesystem::path path = std::filesystem::path(file.directory) / file.relative_filename;
+    rocksdb::SstFileReader reader{rocksdb::Options()};
+    rocksdb::Status status = reader.Open(path.string());
+    if (status.ok()) status = reader.VerifyChecksum();
+    if (!status.ok()) {
+      if (!std::filesystem::exists(path)) continue;  // compacted away meanwhile
+      return IoError("checking the ledger file " + path.string(), status);
+    }
+    ++checked;
+  }
+  return checked;
+}
 
 void Ledger::SetFreeSpaceFloor(std::uint64_t bytes) { impl_->floor.Set(bytes); }
 

@@ -76,6 +76,18 @@ class NodeImpl final : public Node {
     ledger_ = std::move(*ledger);
     ledger_->SetFreeSpaceFloor(config_.disk_free_min_mb * 1024 * 1024);
     if (proto::Result<void> room = ledger_->CheckFreeSpace(); !room) return room;
+    // Every table file's checksums, in the background: damage is never served (RocksDB checks
+    // each block it reads), and this finds it before a read does, then halts.
+    verify_thread_ = std::thread([this] {
+      const auto started = Clock::now();
+      proto::Result<std::size_t> checked = ledger_->VerifyFiles(verify_stop_);
+      if (!checked) {
+        asio::post(core_, [this, error = checked.error()] { Halt(error); });
+      } else if (!verify_stop_.load()) {
+        spdlog::info("ledger files checked: {} table files, {} ms", *checked,
+                     std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started).count());
+      }
+    });
     executor_ = std::make_unique<Executor>(*ledger_);
     mempool_ = std::make_unique<Mempool>(executor_->contracts(), [this] { return ledger_->StateSnapshot(); },
                                          MempoolLimits{config_.mempool.txs_max, config_.mempool.bytes_max});
@@ -97,18 +109,26 @@ class NodeImpl final : public Node {
                      proto::ToHex(key->public_key()), tip.height + 1, tip.height + 2);
       }
       node_key_hex_ = proto::ToHex(key->public_key());
-      start_height_ = tip.height + 1;
+      self_ = key->public_key();
       safety_ = std::make_unique<consensus::SafetyStore>(ledger_->safety_storage());
       proto::Result<std::optional<consensus::LastSigned>> last = safety_->Load();
       if (!last) return proto::Fail(last.error().code, "the consensus safety record: " + last.error().message);
-      engine_ = std::make_unique<consensus::Engine>(
-          consensus::EngineConfig{genesis_.chain_id, Timeouts(genesis_.consensus)}, std::move(*key), schedule_,
-          tip.height + 1, *last);
+      loaded_record_ = *last;
+      validator_key_ = std::move(*key);
       // The newest certificates held here against the record (a record copied back alone).
       for (std::uint64_t h = tip.height; h >= 1 && h + kOwnPrecommitsCheckedAtStart > tip.height; --h) {
         proto::Result<std::optional<proto::CommitCertificate>> certificate = ledger_->CertificateAt(h);
         if (!certificate) return tl::unexpected(certificate.error());
         if (*certificate) CheckOwnPrecommit(**certificate);
+      }
+      // With peers, the consensus engine starts once this node has caught up with them: it
+      // signs nothing at heights they have decided (consensus/safety.h, "Restored records").
+      if (config_.p2p.enabled() && OtherValidatorsPower() > 0) {
+        SetSigningSuspended(stale_record_ ? stale_reason_
+                                          : "catching up with the peers after a start: this validator signs once "
+                                            "no peer is ahead of it");
+      } else if (proto::Result<void> started = StartEngine(); !started) {
+        return started;
       }
     }
     if (config_.p2p.enabled() && !node_key) {
@@ -122,7 +142,7 @@ class NodeImpl final : public Node {
     context.mempool = mempool_.get();
     context.contracts = &executor_->contracts();
     context.tracker = &tracker_;
-    context.validator = engine_ != nullptr;
+    context.validator = self_.has_value();
     context.forwards_txs = config_.p2p.enabled();
     context.node_key_hex = node_key_hex_;
     context.on_admitted = [this](std::vector<proto::Bytes> admitted) {
@@ -131,7 +151,7 @@ class NodeImpl final : public Node {
     };
     context.peers = [this] { return network_ ? network_->Peers() : std::vector<PeerInfo>{}; };
     context.consensus_round = [this] { return round_.load(); };
-    if (engine_) context.in_validator_set = [this, self = engine_->self()] { return IsValidatorKey(self); };
+    if (self_) context.in_validator_set = [this, self = *self_] { return IsValidatorKey(self); };
     context.signing_suspended = [this] {
       std::lock_guard lock(signing_suspended_mutex_);
       return signing_suspended_;
@@ -158,12 +178,6 @@ class NodeImpl final : public Node {
     spdlog::info("HTTP API on {}:{}", config_.http.listen_address, http_->port());
 
     core_thread_ = std::thread([this] { core_.run(); });
-    if (engine_) {
-      asio::post(core_, [this] {
-        Feed(consensus::StartEvent{});
-        RestoreOwnProposal();
-      });
-    }
     return {};
   }
 
@@ -176,6 +190,8 @@ class NodeImpl final : public Node {
       if (stopped_) return;
       stopped_ = true;
     }
+    verify_stop_ = true;
+    if (verify_thread_.joinable()) verify_thread_.join();
     if (network_) network_->Stop();
     worker_.join();
     if (http_) http_->Stop();
@@ -247,8 +263,10 @@ class NodeImpl final : public Node {
     std::atomic<std::uint64_t>& backlog = worker ? worker_backlog_ : core_backlog_;
     const std::uint64_t bound = worker ? kWorkerBacklogBytesMax : kCoreBacklogBytesMax;
     // The worker's queue is transactions and block requests: both take it up to the bound.
+    // A peer's status too: a validator that has just started waits for its peers' tips.
     const bool urgent = worker || std::holds_alternative<ProposalMessage>(message) ||
-                        std::holds_alternative<VoteMessage>(message) || std::holds_alternative<BlockMessage>(message);
+                        std::holds_alternative<VoteMessage>(message) || std::holds_alternative<BlockMessage>(message) ||
+                        std::holds_alternative<StatusMessage>(message);
     const std::uint64_t queued = backlog.load();
     if (queued + bytes > bound || (!urgent && queued + bytes > bound / 2)) return;  // resent or retried later
     backlog += bytes;
@@ -803,23 +821,56 @@ class NodeImpl final : public Node {
     MaybeResumeSigning();
   }
 
-  // ---- a safety record older than what this validator signed (consensus/safety.h) ----
+  // ---- starting to sign, and a safety record older than what this validator signed ----
+  // (consensus/safety.h, "Restored records")
 
-  // Suspends signing if `certificate` carries this validator's precommit at a point after its
-  // safety record: nothing this process signed can be there, so the record was restored from
-  // an older copy, or the key signs elsewhere too.
+  // Creates the consensus engine at the next height and starts it, from the stored safety
+  // record, or behind a fence at that height if the record proved old (persisted first).
+  proto::Result<void> StartEngine() {
+    const consensus::Height height = ledger_->tip().height + 1;
+    std::optional<consensus::LastSigned> record = loaded_record_;
+    if (stale_record_) {
+      const consensus::LastSigned fence = consensus::FenceAt(height);
+      if (!record || record->Point() < fence.Point()) {
+        if (proto::Result<void> written = safety_->Persist(fence); !written) {
+          return proto::Fail(written.error().code, "cannot record the safety fence: " + written.error().message);
+        }
+        record = fence;
+      }
+      signing_fence_ = height;
+      spdlog::warn("signing from height {}: nothing at {} or below, where an older copy of this validator may have "
+                   "signed",
+                   height + 1, height);
+    }
+    if (!stale_record_) spdlog::info("this validator signs from height {}", height);
+    start_height_ = height;
+    engine_ = std::make_unique<consensus::Engine>(
+        consensus::EngineConfig{genesis_.chain_id, Timeouts(genesis_.consensus)}, std::move(*validator_key_), schedule_,
+        height, record);
+    validator_key_.reset();
+    SetSigningSuspended("");
+    asio::post(core_, [this] {
+      Feed(consensus::StartEvent{});
+      RestoreOwnProposal();
+    });
+    return {};
+  }
+
+  // Notes a proof that the safety record is older than what this validator signed: the
+  // certificate carries its precommit at a later point. Nothing this process signed can be
+  // there, so the record was restored from an older copy, or the key signs elsewhere too.
   void CheckOwnPrecommit(const proto::CommitCertificate& certificate) {
-    if (!engine_ || signing_stopped_) return;
+    if (!self_ || signing_stopped_) return;
     const std::vector<proto::Validator>& validators = schedule_.SetAt(certificate.height).validators;
     const auto self = std::find_if(validators.begin(), validators.end(),
-                                   [&](const proto::Validator& v) { return v.key == engine_->self(); });
+                                   [&](const proto::Validator& v) { return v.key == *self_; });
     if (self == validators.end()) return;
     const auto index = static_cast<std::uint32_t>(self - validators.begin());
     if (std::none_of(certificate.signatures.begin(), certificate.signatures.end(),
                      [&](const proto::CommitSignature& s) { return s.validator_index == index; })) {
       return;
     }
-    const std::optional<consensus::LastSigned>& last = engine_->last_signed();
+    const std::optional<consensus::LastSigned>& last = engine_ ? engine_->last_signed() : loaded_record_;
     if (last && std::make_tuple(certificate.height, certificate.round, consensus::SignedStep::kPrecommit) <= last->Point()) {
       return;
     }
@@ -830,45 +881,79 @@ class NodeImpl final : public Node {
     if (signing_fence_ && certificate.height > *signing_fence_) {
       // Everything signed here since the fence is in the record: the key signs somewhere else now.
       signing_stopped_ = true;
-      SuspendSigning(proof + ". This validator key is signing on another machine too: this node signs nothing more. "
-                             "Stop the other copy, then restart this one");
+      const std::string reason = proof + ". This validator key is signing on another machine too: this node signs "
+                                         "nothing more. Stop the other copy, then restart this one";
+      spdlog::error("not signing: {}", reason);
+      if (engine_) engine_->SuspendSigning();
+      SetSigningSuspended(reason);
       return;
     }
-    SuspendSigning(proof + ". The data folder was restored from an older copy (or the key signed elsewhere): this "
-                           "node signs nothing until it has caught up with its peers, then nothing at the height "
-                           "they are deciding then, or below");
+    if (engine_) {
+      // Found while signing (its peers had not shown it yet): stop now, resume behind a fence.
+      if (engine_->signing_suspended()) return;
+      engine_->SuspendSigning();
+    } else if (stale_record_) {
+      return;  // the first proof found stands
+    }
+    stale_record_ = true;
+    stale_reason_ = proof + ". The data folder was restored from an older copy (or the key signed elsewhere): this "
+                            "node signs nothing until it has caught up with its peers, then nothing at the height "
+                            "they are deciding then, or below";
+    spdlog::error("not signing: {}", stale_reason_);
+    SetSigningSuspended(stale_reason_);
   }
 
-  void SuspendSigning(const std::string& reason) {
-    if (engine_->signing_suspended() && !signing_stopped_) return;  // already, for the first reason found
-    spdlog::error("not signing: {}", reason);
-    engine_->SuspendSigning();
+  void SetSigningSuspended(std::string reason) {
     std::lock_guard lock(signing_suspended_mutex_);
-    signing_suspended_ = reason;
+    signing_suspended_ = std::move(reason);
   }
 
-  // Resumes a suspended signer once this node has caught up: peers holding more than a third
-  // of the voting power (other than this validator) have told it their tips, and none is
-  // ahead. The height the network decides now is then the tip's next, and whatever the older
-  // copy signed before it stopped is at that height or below: the signer resumes behind a
-  // fence there, persisted first.
-  void MaybeResumeSigning() {
-    if (!engine_ || !engine_->signing_suspended() || signing_stopped_ || halted_) return;
+  // The voting power of the validators of the next height other than this one.
+  std::uint64_t OtherValidatorsPower() const {
+    std::uint64_t power = 0;
+    for (const proto::Validator& validator : schedule_.SetAt(ledger_->tip().height + 1).validators) {
+      if (validator.key != self_) power += validator.power;
+    }
+    return power;
+  }
+
+  // Whether this node has caught up with its peers: every connected peer has told it its tip
+  // and none is ahead; among them, validators holding more than a third of the other
+  // validators' power (so that at least one honest validator vouches for the network's
+  // height), unless no connected peer is known by its validator key (validators that talk
+  // with separate node keys).
+  bool CaughtUp() const {
+    if (!network_) return true;
     const std::uint64_t tip = ledger_->tip().height;
-    const proto::ValidatorSet& set = schedule_.SetAt(tip + 1);
+    const std::vector<PeerInfo> connected = network_->Peers();
+    if (connected.empty()) return OtherValidatorsPower() == 0;
+    for (const PeerInfo& peer : connected) {
+      const auto it = peer_tips_.find(peer.key);
+      if (it == peer_tips_.end() || it->second > tip) return false;
+    }
     std::uint64_t heard = 0;
-    std::uint64_t others = 0;
-    for (const proto::Validator& validator : set.validators) {
-      if (validator.key == engine_->self()) continue;
-      others += validator.power;
-      const auto it = peer_tips_.find(validator.key);
-      if (it != peer_tips_.end()) heard += validator.power;
+    bool validator_peers = false;
+    for (const proto::Validator& validator : schedule_.SetAt(tip + 1).validators) {
+      if (validator.key == self_) continue;
+      const bool connected_here = std::any_of(connected.begin(), connected.end(),
+                                              [&](const PeerInfo& peer) { return peer.key == validator.key; });
+      validator_peers = validator_peers || connected_here;
+      if (connected_here && peer_tips_.contains(validator.key)) heard += validator.power;
     }
-    if (others == 0 || heard * 3 <= others) return;
-    for (const auto& [peer, height] : peer_tips_) {
-      if (height > tip) return;  // still catching up
+    return !validator_peers || heard * 3 > OtherValidatorsPower();
+  }
+
+  // Starts the engine, or lets a suspended one sign again behind a fence, once caught up.
+  void MaybeResumeSigning() {
+    if (!self_ || signing_stopped_ || halted_) return;
+    if (engine_ ? !engine_->signing_suspended() : !validator_key_) return;
+    if (!CaughtUp()) return;
+    if (!engine_) {
+      if (proto::Result<void> started = StartEngine(); !started) Halt(started.error());
+      return;
     }
-    const consensus::LastSigned fence = consensus::FenceAt(tip + 1);
+    const std::uint64_t height = ledger_->tip().height + 1;
+    const consensus::LastSigned fence = consensus::FenceAt(height);
     const std::optional<consensus::LastSigned>& last = engine_->last_signed();
     if (!last || last->Point() < fence.Point()) {
       if (proto::Result<void> written = safety_->Persist(fence); !written) {
@@ -877,14 +962,11 @@ class NodeImpl final : public Node {
       }
     }
     engine_->ResumeSigning(fence);
-    signing_fence_ = tip + 1;
-    {
-      std::lock_guard lock(signing_suspended_mutex_);
-      signing_suspended_.clear();
-    }
-    spdlog::warn("caught up with the peers at height {}: signing again from height {} (nothing at {} or below, where "
-                 "an older copy of this validator may have signed)",
-                 tip, tip + 2, tip + 1);
+    signing_fence_ = height;
+    SetSigningSuspended("");
+    spdlog::warn("signing from height {}: nothing at {} or below, where an older copy of this validator may have "
+                 "signed",
+                 height + 1, height);
   }
 
   // The commit wait, then the next height as soon as there is a transaction, or after the
@@ -984,8 +1066,14 @@ class NodeImpl final : public Node {
   std::unique_ptr<consensus::Engine> engine_;
   // The newest certificates checked against the safety record at start.
   static constexpr std::uint64_t kOwnPrecommitsCheckedAtStart = 16;
-  std::optional<std::uint64_t> signing_fence_;  // core thread: where this process resumed signing
-  bool signing_stopped_ = false;                // core thread: suspended for good (the key signs elsewhere)
+  // Core thread (or Init, before it runs):
+  std::optional<proto::Ed25519PublicKey> self_;              // a validator's key
+  std::optional<proto::Ed25519KeyPair> validator_key_;       // until the engine starts
+  std::optional<consensus::LastSigned> loaded_record_;       // the safety record read at start
+  bool stale_record_ = false;                                // a certificate proved it old
+  std::string stale_reason_;
+  std::optional<std::uint64_t> signing_fence_;  // where this process resumed signing behind a fence
+  bool signing_stopped_ = false;                // suspended for good (the key signs elsewhere)
   std::mutex signing_suspended_mutex_;
   std::string signing_suspended_;  // why the engine signs nothing, empty while it signs
   std::string node_key_hex_;
@@ -998,6 +1086,8 @@ class NodeImpl final : public Node {
   asio::thread_pool worker_{1};  // gossiped transactions and block requests
   std::unique_ptr<PeerNetwork> network_;
   std::atomic<bool> network_ready_{false};  // network_ is set
+  std::thread verify_thread_;               // checks the ledger's files once, at start
+  std::atomic<bool> verify_stop_{false};
 #ifdef CIVIC_BYZANTINE_TEST
   std::shared_ptr<const proto::Ed25519KeyPair> byzantine_key_;
 #endif

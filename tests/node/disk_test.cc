@@ -13,6 +13,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <functional>
 #include <set>
 
 #include "civic/node/ledger.h"
@@ -189,6 +190,91 @@ TEST(DiskFaults, ANodeWhoseDiskFillsUpStopsSayingSoAndRestartsWithEverythingItCo
   }
   disk.Free();
   expect_intact_and_going_on(900'001);
+}
+
+// The largest file in `dir` whose name ends with `extension`.
+std::filesystem::path LargestFile(const std::filesystem::path& dir, const std::string& extension) {
+  std::filesystem::path largest;
+  std::uintmax_t size = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    if (entry.path().extension() == extension && entry.file_size() > size) {
+      largest = entry.path();
+      size = entry.file_size();
+    }
+  }
+  return largest;
+}
+
+// Changes `count` bytes in the middle of `path`.
+void DamageMiddle(const std::filesystem::path& path, std::size_t count) {
+  std::string bytes = testing::ReadFile(path);
+  for (std::size_t i = 0; i < count && bytes.size() / 2 + i < bytes.size(); ++i) bytes[bytes.size() / 2 + i] ^= 0x5a;
+  testing::WriteFile(path, bytes);
+}
+
+// Issue 10: a ledger file damaged or cut short while the node was down. civicd refuses it,
+// exit 1, with a message that says the ledger is damaged and what to do, instead of serving
+// what it holds or quietly opening it without the blocks after the damage. Each case starts
+// from the same good copy, which opens afterwards as before.
+TEST(DiskFaults, ADamagedOrTruncatedLedgerFileIsRefusedNotServed) {
+  testing::TempDir dir;
+  testing::TestNetwork network;
+  const testing::NodeFiles files = testing::WriteNodeFiles(dir.path(), network.genesis, 0);
+  const std::filesystem::path data = dir.path() / "data";
+  std::uint64_t height = 0;
+  // Two runs: the second starts by moving the first one's log into table files.
+  for (int run = 0; run < 2; ++run) {
+    const std::size_t offset = testing::ReadFile(files.log).size();
+    CivicdProcess node({"run", "--config", files.config.string()}, files.log);
+    const std::uint16_t port = testing::WaitForPort(files.log, offset);
+    ASSERT_NE(port, 0);
+    testing::Traffic traffic(network, port, 1 + 100'000 * static_cast<std::uint32_t>(run));
+    for (int i = 0; i < 600 && traffic.committed_height() < height + 5; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    traffic.Stop();
+    height = Http(port, "GET", "/v1/status").Json().value("height", std::uint64_t{0});
+    node.Signal(SIGTERM);
+    ASSERT_EQ(node.Wait(), 0) << testing::ReadFile(files.log);
+  }
+  const std::filesystem::path good = dir.path() / "good";
+  std::filesystem::copy(data, good, std::filesystem::copy_options::recursive);
+  ASSERT_FALSE(LargestFile(data, ".sst").empty()) << "no table file to damage";
+  ASSERT_FALSE(LargestFile(data, ".log").empty()) << "no log file to damage";
+
+  const auto expect_refused = [&](const std::string& what, const std::function<void()>& damage) {
+    SCOPED_TRACE(what);
+    std::filesystem::remove_all(data);
+    std::filesystem::copy(good, data, std::filesystem::copy_options::recursive);
+    damage();
+    const std::size_t offset = testing::ReadFile(files.log).size();
+    CivicdProcess node({"run", "--config", files.config.string()}, files.log);
+    const std::optional<int> exit = node.Wait(std::chrono::seconds(60));
+    const std::string log = testing::ReadFile(files.log).substr(offset);
+    ASSERT_TRUE(exit.has_value()) << "civicd runs on a damaged ledger; log:\n" << log;
+    EXPECT_EQ(*exit, 1) << log;
+    EXPECT_NE(log.find("The ledger's files are damaged"), std::string::npos) << log;
+    EXPECT_NE(log.find("Restore the data folder from a copy"), std::string::npos) << log;
+    const std::size_t said = log.find("Corruption");
+    std::cout << what << ": " << (said == std::string::npos ? log : log.substr(log.rfind('\n', said) + 1, 400)) << "\n";
+  };
+  expect_refused("a table file cut in half", [&] {
+    const std::filesystem::path file = LargestFile(data, ".sst");
+    std::filesystem::resize_file(file, std::filesystem::file_size(file) / 2);
+  });
+  expect_refused("bytes changed in a table file", [&] { DamageMiddle(LargestFile(data, ".sst"), 16); });
+  expect_refused("bytes changed in the middle of the log", [&] { DamageMiddle(LargestFile(data, ".log"), 16); });
+
+  // The good copy opens, at the height it had.
+  std::filesystem::remove_all(data);
+  std::filesystem::copy(good, data, std::filesystem::copy_options::recursive);
+  const std::size_t offset = testing::ReadFile(files.log).size();
+  CivicdProcess node({"run", "--config", files.config.string()}, files.log);
+  const std::uint16_t port = testing::WaitForPort(files.log, offset);
+  ASSERT_NE(port, 0);
+  EXPECT_GE(Http(port, "GET", "/v1/status").Json().value("height", std::uint64_t{0}), height);
+  node.Signal(SIGTERM);
+  EXPECT_EQ(node.Wait(), 0);
 }
 
 }  // namespace

@@ -765,7 +765,7 @@ TEST(Network, AValidatorRestoredFromAnOlderCopySignsNothingWhereItMayHaveSigned)
   const std::size_t log_from = std::filesystem::file_size(cluster.log(kRestored));
   cluster.Start(kRestored);
   std::uint64_t fence = 0;
-  const std::string resumed = "signing again from height ";
+  const std::string resumed = "signing from height ";
   for (int tries = 0; tries < 600 && fence == 0; ++tries) {
     const std::string log = ReadFile(cluster.log(kRestored)).substr(log_from);
     if (const std::size_t at = log.find(resumed); at != std::string::npos) {
@@ -777,6 +777,7 @@ TEST(Network, AValidatorRestoredFromAnOlderCopySignsNothingWhereItMayHaveSigned)
   ASSERT_GT(fence, 0u) << "it never resumed signing:\n" << log;
   EXPECT_NE(log.find("not signing: the certificate of block "), std::string::npos) << log;
   EXPECT_NE(log.find("restored from an older copy"), std::string::npos) << log;
+  EXPECT_EQ(log.find("this validator signs from height"), std::string::npos) << "it started signing as usual:\n" << log;
   EXPECT_GE(fence, signed_after) << "the fence is at or above every height the older copy signed";
   for (const std::string& line : {std::string("not signing: "), resumed}) {
     const std::size_t at = log.find(line);

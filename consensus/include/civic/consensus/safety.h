@@ -20,13 +20,14 @@
 //
 // Restored records. All of this holds only if the record is really the last one: a data folder
 // restored from a backup, or copied from another machine, carries an older record, and the
-// validator could sign again at a height it already signed at. node/ looks for the proof: a
-// commit certificate (of a block it syncs or holds) carrying this validator's precommit at a
-// point after its record. Then the signer is suspended (it signs nothing) until the node has
-// caught up with its peers; it resumes behind a fence at the height the network is deciding
-// then (FenceAt, persisted first), so it signs nothing at any height the old copy could have
-// reached before it stopped. A proof found after that fence means the key signs somewhere else
-// right now, and the node stays suspended.
+// validator could sign again at a height it already signed at. So node/ starts its engine only
+// once it has caught up with its peers (it signs nothing at heights they have decided), and
+// looks for proof of an old record: a commit certificate (of a block it syncs or holds)
+// carrying this validator's precommit at a point after its record. With a proof, the engine
+// starts (or, if found later, resumes: Suspend, Resume) behind a fence at the height the
+// network is deciding then (FenceAt, persisted first), so it signs nothing at any height the
+// old copy could have reached before it stopped. A proof found above that fence means the key
+// signs somewhere else right now, and the node signs nothing more.
 //
 // The record also carries the lock (paper lines 36-43: lockedValue, lockedRound) of its
 // height. A validator that restarted without it could prevote against its lock, and if more

@@ -30,6 +30,8 @@
 // called from one thread (the node's core thread).
 #pragma once
 
+#include <atomic>
+#include <cstddef>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -108,6 +110,11 @@ class Ledger {
   void SetFreeSpaceFloor(std::uint64_t bytes);
   // That check, on its own (at start).
   [[nodiscard]] proto::Result<void> CheckFreeSpace() const;
+
+  // Reads every table file of the ledger and checks every block's checksum (RocksDB checks a
+  // block whenever it reads one, so damage is never served; this finds it before a read
+  // does). Returns how many files it checked; stops early once `stop` is true. Any thread.
+  [[nodiscard]] proto::Result<std::size_t> VerifyFiles(const std::atomic<bool>& stop) const;
 
   // The consensus safety record, synced.
   consensus::SafetyStorage& safety_storage();
