@@ -44,7 +44,6 @@
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <nlohmann/json.hpp>
 
 #include "civic/proto/assert.h"
 
@@ -440,15 +439,6 @@ class HttpServerImpl final : public HttpServer {
 };
 
 }  // namespace
-
-HttpResponse JsonError(unsigned status, std::string_view code, std::string_view message) {
-  const nlohmann::json body = {{"error", {{"code", std::string(code)}, {"message", std::string(message)}}}};
-  HttpResponse response;
-  response.status = status;
-  // `replace`: a message may quote input that is not UTF-8, and dump() would throw on it.
-  response.body = body.dump(-1, ' ', /*ensure_ascii=*/false, nlohmann::json::error_handler_t::replace);
-  return response;
-}
 
 proto::Result<std::unique_ptr<HttpServer>> HttpServer::Start(const std::string& address, std::uint16_t port,
                                                              const HttpLimits& limits, HttpHandler handler) {

@@ -266,9 +266,10 @@ proto::Result<std::unique_ptr<Ledger>> Ledger::Open(const std::filesystem::path&
   options.paranoid_checks = true;
   options.info_log = std::make_shared<RocksLogToSpdlog>();
   // Every write is synced before it is acknowledged, so the log may end in a record cut short
-  // by a crash (never acknowledged: dropped), but damage anywhere before its end is refused.
-  // (The default, point-in-time recovery, would open the ledger without the blocks after the
-  // damage, and without the safety record written there.)
+  // by a crash (never acknowledged: dropped), but damage before its last 32 KiB block is
+  // refused. (The default, point-in-time recovery, would open the ledger without the blocks
+  // after the damage, and without the safety record written there.) Damage within the last
+  // block can look like a write cut short and drop what follows it: RocksDB cannot tell.
   options.wal_recovery_mode = rocksdb::WALRecoveryMode::kTolerateCorruptedTailRecords;
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   for (const char* name : kFamilyNames) {
@@ -437,7 +438,8 @@ proto::Result<std::size_t> Ledger::VerifyFiles(const std::atomic<bool>& stop) co
     rocksdb::Status status = reader.Open(path.string());
     if (status.ok()) status = reader.VerifyChecksum();
     if (!status.ok()) {
-      if (!std::filesystem::exists(path)) continue;  // compacted away meanwhile
+      std::error_code gone;
+      if (!std::filesystem::exists(path, gone)) continue;  // compacted away meanwhile
       return IoError("checking the ledger file " + path.string(), status);
     }
     ++checked;

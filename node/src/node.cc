@@ -51,6 +51,10 @@ constexpr auto kSyncPatience = std::chrono::milliseconds(1000);
 // A block request not answered in this long is sent again (to another peer if there is one).
 constexpr auto kSyncRequestTimeout = std::chrono::milliseconds(2000);
 constexpr auto kSyncTick = std::chrono::milliseconds(250);
+constexpr std::uint64_t kStatusEveryTicks = 8;  // a status to every peer every 2 s
+// After a start, a validator signs once it has caught up with its peers, or after this long
+// without a block from a peer that says it is ahead (or without a status from a silent one).
+constexpr auto kCatchUpWait = std::chrono::seconds(5);
 
 consensus::TimeoutConfig Timeouts(const ConsensusParams& params) {
   consensus::TimeoutConfig config;
@@ -486,6 +490,13 @@ class NodeImpl final : public Node {
     if (halted_) return;
     MaybeSync();
     MaybeResumeSigning();
+    // The tip again now and then: a status lost on the way (a full queue, a connection not
+    // yet handed over) would otherwise wait for the next commit, and a validator that has
+    // just started waits for its peers' tips before it signs.
+    if (network_ && ++status_ticks_ % kStatusEveryTicks == 0) {
+      const Tip tip = ledger_->tip();
+      network_->Broadcast(MakeFrame(StatusMessage{tip.height, tip.block_hash}), Lane::kConsensus);
+    }
     sync_timer_.expires_after(kSyncTick);
     sync_timer_.async_wait([this](const boost::system::error_code& error) {
       if (!error) SyncTick();
@@ -763,6 +774,7 @@ class NodeImpl final : public Node {
   void CommitBlock(const ExecutedBlock& block, const proto::CommitCertificate& certificate, std::uint32_t round,
                    bool from_sync) {
     const std::uint64_t height = block.block.header.height;
+    last_progress_ = Clock::now();
     CheckOwnPrecommit(certificate);
     if (proto::Result<void> written = executor_->Commit(block, certificate); !written) {
       Halt(proto::Error{written.error().code,
@@ -917,30 +929,24 @@ class NodeImpl final : public Node {
     return power;
   }
 
-  // Whether this node has caught up with its peers: every connected peer has told it its tip
-  // and none is ahead; among them, validators holding more than a third of the other
-  // validators' power (so that at least one honest validator vouches for the network's
-  // height), unless no connected peer is known by its validator key (validators that talk
-  // with separate node keys).
+  // Whether this node has caught up with its peers, as far as it can tell: no peer that told
+  // it its tip is ahead, and every connected peer has told it (at least one). It never waits
+  // for ever: a peer that stays silent, or none connected, delays it kCatchUpWait from the
+  // start; a peer that claims to be ahead but delivers no block delays it kCatchUpWait from
+  // the last block committed here. (So a peer that lies, or lags, can make it start early;
+  // with an old record that is what the fence, and then the stop for good, are for.)
   bool CaughtUp() const {
     if (!network_) return true;
+    const auto now = Clock::now();
     const std::uint64_t tip = ledger_->tip().height;
+    const bool behind = std::any_of(peer_tips_.begin(), peer_tips_.end(),
+                                    [&](const auto& peer) { return peer.second > tip; });
+    if (behind) return now - last_progress_ >= kCatchUpWait;
     const std::vector<PeerInfo> connected = network_->Peers();
-    if (connected.empty()) return OtherValidatorsPower() == 0;
-    for (const PeerInfo& peer : connected) {
-      const auto it = peer_tips_.find(peer.key);
-      if (it == peer_tips_.end() || it->second > tip) return false;
-    }
-    std::uint64_t heard = 0;
-    bool validator_peers = false;
-    for (const proto::Validator& validator : schedule_.SetAt(tip + 1).validators) {
-      if (validator.key == self_) continue;
-      const bool connected_here = std::any_of(connected.begin(), connected.end(),
-                                              [&](const PeerInfo& peer) { return peer.key == validator.key; });
-      validator_peers = validator_peers || connected_here;
-      if (connected_here && peer_tips_.contains(validator.key)) heard += validator.power;
-    }
-    return !validator_peers || heard * 3 > OtherValidatorsPower();
+    const bool all_heard = !connected.empty() && std::all_of(connected.begin(), connected.end(), [&](const PeerInfo& peer) {
+      return peer_tips_.contains(peer.key);
+    });
+    return all_heard || now - started_at_ >= kCatchUpWait;
   }
 
   // Starts the engine, or lets a suspended one sign again behind a fence, once caught up.
@@ -1073,6 +1079,9 @@ class NodeImpl final : public Node {
   bool stale_record_ = false;                                // a certificate proved it old
   std::string stale_reason_;
   std::optional<std::uint64_t> signing_fence_;  // where this process resumed signing behind a fence
+  Clock::time_point started_at_ = Clock::now();
+  Clock::time_point last_progress_ = Clock::now();  // the last block committed here (or the start)
+  std::uint64_t status_ticks_ = 0;
   bool signing_stopped_ = false;                // suspended for good (the key signs elsewhere)
   std::mutex signing_suspended_mutex_;
   std::string signing_suspended_;  // why the engine signs nothing, empty while it signs

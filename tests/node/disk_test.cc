@@ -273,6 +273,12 @@ TEST(DiskFaults, ADamagedOrTruncatedLedgerFileIsRefusedNotServed) {
   const std::uint16_t port = testing::WaitForPort(files.log, offset);
   ASSERT_NE(port, 0);
   EXPECT_GE(Http(port, "GET", "/v1/status").Json().value("height", std::uint64_t{0}), height);
+  bool checked = false;
+  for (int i = 0; i < 600 && !checked; ++i) {
+    checked = testing::ReadFile(files.log).find("ledger files checked", offset) != std::string::npos;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_TRUE(checked) << "the good copy's files were not all checked:\n" << testing::ReadFile(files.log).substr(offset);
   node.Signal(SIGTERM);
   EXPECT_EQ(node.Wait(), 0);
 }

@@ -21,7 +21,7 @@
 // Restored records. All of this holds only if the record is really the last one: a data folder
 // restored from a backup, or copied from another machine, carries an older record, and the
 // validator could sign again at a height it already signed at. So node/ starts its engine only
-// once it has caught up with its peers (it signs nothing at heights they have decided), and
+// once it has caught up with its peers, as far as they tell (node/P2P.md), and
 // looks for proof of an old record: a commit certificate (of a block it syncs or holds)
 // carrying this validator's precommit at a point after its record. With a proof, the engine
 // starts (or, if found later, resumes: Suspend, Resume) behind a fence at the height the
