@@ -70,9 +70,15 @@ constexpr std::string_view kDamagedAdvice =
     "move it away and start with an empty one to sync the chain from peers (a validator then signs only once it has "
     "caught up; node/P2P.md)";
 
+constexpr std::string_view kNoSpaceAdvice =
+    ". The disk is full. Nothing committed is lost; free space (or move the data folder to a larger disk), then "
+    "start civicd again";
+
 tl::unexpected<proto::Error> IoError(const std::string& what, const rocksdb::Status& status) {
-  return Fail(ErrorCode::kIo,
-              what + ": " + status.ToString() + (status.IsCorruption() ? std::string(kDamagedAdvice) : std::string()));
+  std::string advice;
+  if (status.IsCorruption()) advice = kDamagedAdvice;
+  if (status.IsNoSpace()) advice = kNoSpaceAdvice;
+  return Fail(ErrorCode::kIo, what + ": " + status.ToString() + advice);
 }
 
 // tip record: height(8) || block hash(32) || time(8) || state commitment(2048)
