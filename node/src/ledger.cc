@@ -70,14 +70,14 @@ constexpr std::string_view kDamagedAdvice =
     "move it away and start with an empty one to sync the chain from peers (a validator then signs only once it has "
     "caught up; node/P2P.md)";
 
-constexpr std::string_view kNoSpaceAdvice =
-    ". The disk is full. Nothing committed is lost; free space (or move the data folder to a larger disk), then "
-    "start civicd again";
+// What to do about a disk without room: the floor's message and RocksDB's own lack of space.
+constexpr std::string_view kFreeSpaceAdvice =
+    "Nothing committed is lost; free space (or move the data folder to a larger disk), then start civicd again";
 
 tl::unexpected<proto::Error> IoError(const std::string& what, const rocksdb::Status& status) {
   std::string advice;
   if (status.IsCorruption()) advice = kDamagedAdvice;
-  if (status.IsNoSpace()) advice = kNoSpaceAdvice;
+  if (status.IsNoSpace()) advice = ". The disk is full. " + std::string(kFreeSpaceAdvice);
   return Fail(ErrorCode::kIo, what + ": " + status.ToString() + advice);
 }
 
@@ -179,9 +179,7 @@ class SpaceFloor {
     constexpr std::uint64_t kMiB = 1024 * 1024;
     return Fail(ErrorCode::kIo, "the disk holding " + dir_.string() + " has " +
                                     std::to_string(space.available / kMiB) + " MiB free, below node.disk_free_min_mb = " +
-                                    std::to_string(floor / kMiB) +
-                                    ". Nothing committed is lost; free space (or move the data folder to a larger "
-                                    "disk), then start civicd again");
+                                    std::to_string(floor / kMiB) + ". " + std::string(kFreeSpaceAdvice));
   }
 
  private:

@@ -128,9 +128,10 @@ class NodeImpl final : public Node {
       // With peers, the consensus engine starts once this node has caught up with them: it
       // signs nothing at heights they have decided (consensus/safety.h, "Restored records").
       if (config_.p2p.enabled() && OtherValidatorsPower() > 0) {
-        SetSigningSuspended(stale_record_ ? stale_reason_
-                                          : "catching up with the peers after a start: this validator signs once "
-                                            "no peer is ahead of it");
+        if (!stale_record_) {  // else CheckOwnPrecommit said why
+          SetSigningSuspended("catching up with the peers after a start: this validator signs once no peer is "
+                              "ahead of it");
+        }
       } else if (proto::Result<void> started = StartEngine(); !started) {
         return started;
       }
@@ -842,19 +843,12 @@ class NodeImpl final : public Node {
     const consensus::Height height = ledger_->tip().height + 1;
     std::optional<consensus::LastSigned> record = loaded_record_;
     if (stale_record_) {
-      const consensus::LastSigned fence = consensus::FenceAt(height);
-      if (!record || record->Point() < fence.Point()) {
-        if (proto::Result<void> written = safety_->Persist(fence); !written) {
-          return proto::Fail(written.error().code, "cannot record the safety fence: " + written.error().message);
-        }
-        record = fence;
-      }
-      signing_fence_ = height;
-      spdlog::warn("signing from height {}: nothing at {} or below, where an older copy of this validator may have "
-                   "signed",
-                   height + 1, height);
+      proto::Result<consensus::LastSigned> fenced = PersistFence(height, record);
+      if (!fenced) return tl::unexpected(fenced.error());
+      record = *fenced;
+    } else {
+      spdlog::info("this validator signs from height {}", height);
     }
-    if (!stale_record_) spdlog::info("this validator signs from height {}", height);
     start_height_ = height;
     engine_ = std::make_unique<consensus::Engine>(
         consensus::EngineConfig{genesis_.chain_id, Timeouts(genesis_.consensus)}, std::move(*validator_key_), schedule_,
@@ -874,12 +868,9 @@ class NodeImpl final : public Node {
   void CheckOwnPrecommit(const proto::CommitCertificate& certificate) {
     if (!self_ || signing_stopped_) return;
     const std::vector<proto::Validator>& validators = schedule_.SetAt(certificate.height).validators;
-    const auto self = std::find_if(validators.begin(), validators.end(),
-                                   [&](const proto::Validator& v) { return v.key == *self_; });
-    if (self == validators.end()) return;
-    const auto index = static_cast<std::uint32_t>(self - validators.begin());
-    if (std::none_of(certificate.signatures.begin(), certificate.signatures.end(),
-                     [&](const proto::CommitSignature& s) { return s.validator_index == index; })) {
+    if (std::none_of(certificate.signatures.begin(), certificate.signatures.end(), [&](const proto::CommitSignature& s) {
+          return s.validator_index < validators.size() && validators[s.validator_index].key == *self_;
+        })) {
       return;
     }
     const std::optional<consensus::LastSigned>& last = engine_ ? engine_->last_signed() : loaded_record_;
@@ -908,11 +899,11 @@ class NodeImpl final : public Node {
       return;  // the first proof found stands
     }
     stale_record_ = true;
-    stale_reason_ = proof + ". The data folder was restored from an older copy (or the key signed elsewhere): this "
-                            "node signs nothing until it has caught up with its peers, then nothing at the height "
-                            "they are deciding then, or below";
-    spdlog::error("not signing: {}", stale_reason_);
-    SetSigningSuspended(stale_reason_);
+    const std::string reason = proof + ". The data folder was restored from an older copy (or the key signed "
+                                       "elsewhere): this node signs nothing until it has caught up with its peers, "
+                                       "then nothing at the height they are deciding then, or below";
+    spdlog::error("not signing: {}", reason);
+    SetSigningSuspended(reason);
   }
 
   void SetSigningSuspended(std::string reason) {
@@ -959,20 +950,30 @@ class NodeImpl final : public Node {
       return;
     }
     const std::uint64_t height = ledger_->tip().height + 1;
+    if (proto::Result<consensus::LastSigned> fenced = PersistFence(height, engine_->last_signed()); !fenced) {
+      Halt(fenced.error());
+      return;
+    }
+    engine_->ResumeSigning(consensus::FenceAt(height));
+    SetSigningSuspended("");
+  }
+
+  // Puts the safety record behind a fence at `height` (persisted, unless `last` is already
+  // later) and returns the record to sign from: nothing at `height` or below either way.
+  proto::Result<consensus::LastSigned> PersistFence(consensus::Height height,
+                                                    const std::optional<consensus::LastSigned>& last) {
     const consensus::LastSigned fence = consensus::FenceAt(height);
-    const std::optional<consensus::LastSigned>& last = engine_->last_signed();
-    if (!last || last->Point() < fence.Point()) {
+    const bool later = !last || last->Point() < fence.Point();
+    if (later) {
       if (proto::Result<void> written = safety_->Persist(fence); !written) {
-        Halt(proto::Error{written.error().code, "cannot record the safety fence: " + written.error().message});
-        return;
+        return proto::Fail(written.error().code, "cannot record the safety fence: " + written.error().message);
       }
     }
-    engine_->ResumeSigning(fence);
     signing_fence_ = height;
-    SetSigningSuspended("");
     spdlog::warn("signing from height {}: nothing at {} or below, where an older copy of this validator may have "
                  "signed",
                  height + 1, height);
+    return later ? fence : *last;
   }
 
   // The commit wait, then the next height as soon as there is a transaction, or after the
@@ -1077,7 +1078,6 @@ class NodeImpl final : public Node {
   std::optional<proto::Ed25519KeyPair> validator_key_;       // until the engine starts
   std::optional<consensus::LastSigned> loaded_record_;       // the safety record read at start
   bool stale_record_ = false;                                // a certificate proved it old
-  std::string stale_reason_;
   std::optional<std::uint64_t> signing_fence_;  // where this process resumed signing behind a fence
   Clock::time_point started_at_ = Clock::now();
   Clock::time_point last_progress_ = Clock::now();  // the last block committed here (or the start)

@@ -6,8 +6,6 @@
 
 #include <set>
 
-#include "civic/node/ledger.h"
-#include "civic/node/replay.h"
 #include "node_fixture.h"
 
 namespace civic::node {
@@ -72,17 +70,9 @@ TEST(CrashSafety, KilledAtRandomInstantsTheNodeLosesNothingItReportedCommitted) 
   }
 
   // The ledger on disk: every confirmed transaction, and a replay that agrees.
-  std::unique_ptr<Ledger> ledger = Ledger::Open(dir.path() / "data", network.genesis, OpenMode::kReadOnly).value();
   EXPECT_GT(confirmed.size(), 0u);
-  for (const std::string& id : confirmed) {
-    const std::optional<TxLocation> where =
-        ledger->FindTx(proto::FixedFromHex<proto::Hash32>(id).value()).value();
-    EXPECT_TRUE(where.has_value()) << "transaction " << id << " was reported committed and is gone";
-  }
-  proto::Result<ReplayReport> replay = ReplayLedger(*ledger);
-  ASSERT_TRUE(replay.has_value()) << replay.error().message;
-  EXPECT_EQ(replay->app_hash, ledger->app_hash());
-  EXPECT_EQ(replay->blocks, ledger->tip().height);
+  const std::optional<ReplayReport> replay = testing::ExpectLedgerHolds(dir.path() / "data", network.genesis, confirmed);
+  ASSERT_TRUE(replay.has_value());
   std::cout << "crash safety: " << kills << " kills, " << confirmed.size() << " transactions confirmed, "
             << replay->blocks << " blocks, " << replay->txs << " transactions replayed\n";
 }

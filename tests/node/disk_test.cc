@@ -16,8 +16,6 @@
 #include <functional>
 #include <set>
 
-#include "civic/node/ledger.h"
-#include "civic/node/replay.h"
 #include "node_fixture.h"
 
 namespace civic::node {
@@ -72,21 +70,6 @@ class SmallDisk {
   bool mounted_ = false;
   std::string error_;
 };
-
-// Every transaction in `confirmed` is in the ledger of `data`, and a replay of its blocks
-// gives its app hash.
-void ExpectIntact(const std::filesystem::path& data, const Genesis& genesis,
-                  const std::set<std::string>& confirmed) {
-  proto::Result<std::unique_ptr<Ledger>> ledger = Ledger::Open(data, genesis, OpenMode::kReadOnly);
-  ASSERT_TRUE(ledger.has_value()) << ledger.error().message;
-  for (const std::string& id : confirmed) {
-    const std::optional<TxLocation> where = (*ledger)->FindTx(proto::FixedFromHex<proto::Hash32>(id).value()).value();
-    EXPECT_TRUE(where.has_value()) << "transaction " << id << " was reported committed and is gone";
-  }
-  proto::Result<ReplayReport> replay = ReplayLedger(**ledger);
-  ASSERT_TRUE(replay.has_value()) << replay.error().message;
-  EXPECT_EQ(replay->app_hash, (*ledger)->app_hash());
-}
 
 // Sets node.disk_free_min_mb in the config WriteNodeFiles wrote.
 void SetFloor(const testing::NodeFiles& files, int megabytes) {
@@ -149,7 +132,7 @@ TEST(DiskFaults, ANodeWhoseDiskFillsUpStopsSayingSoAndRestartsWithEverythingItCo
     EXPECT_EQ(testing::WaitForTx(port, testing::TxIdHex(fresh)).value("status", ""), "committed");
     node.Signal(SIGTERM);
     EXPECT_EQ(node.Wait(), 0) << testing::ReadFile(files.log);
-    ExpectIntact(dir.path() / "data", network.genesis, confirmed);
+    testing::ExpectLedgerHolds(dir.path() / "data", network.genesis, confirmed);
   };
 
   // With a floor of 8 MiB: a clean stop, with the reason.

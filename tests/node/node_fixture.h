@@ -37,6 +37,8 @@
 #include "civic/node/executor.h"
 #include "civic/node/genesis.h"
 #include "civic/node/key_file.h"
+#include "civic/node/ledger.h"
+#include "civic/node/replay.h"
 #include "civic/proto/codec.h"
 #include "civic/proto/ed25519.h"
 #include "civic/proto/hash.h"
@@ -461,5 +463,24 @@ class Traffic {
   std::set<std::string> confirmed_;
   std::atomic<std::uint64_t> committed_height_{0};
 };
+
+// The ledger in `data` (opened read-only, the node stopped) holds every transaction in
+// `confirmed`, and replaying its blocks from genesis gives its app hash. Returns the replay.
+inline std::optional<ReplayReport> ExpectLedgerHolds(const std::filesystem::path& data, const Genesis& genesis,
+                                                     const std::set<std::string>& confirmed) {
+  proto::Result<std::unique_ptr<Ledger>> ledger = Ledger::Open(data, genesis, OpenMode::kReadOnly);
+  EXPECT_TRUE(ledger.has_value()) << ledger.error().message;
+  if (!ledger) return std::nullopt;
+  for (const std::string& id : confirmed) {
+    const std::optional<TxLocation> where = (*ledger)->FindTx(proto::FixedFromHex<proto::Hash32>(id).value()).value();
+    EXPECT_TRUE(where.has_value()) << "transaction " << id << " was reported committed and is gone";
+  }
+  proto::Result<ReplayReport> replay = ReplayLedger(**ledger);
+  EXPECT_TRUE(replay.has_value()) << replay.error().message;
+  if (!replay) return std::nullopt;
+  EXPECT_EQ(replay->app_hash, (*ledger)->app_hash());
+  EXPECT_EQ(replay->blocks, (*ledger)->tip().height);
+  return *replay;
+}
 
 }  // namespace civic::node::testing
