@@ -843,7 +843,7 @@ class NodeImpl final : public Node {
     const consensus::Height height = ledger_->tip().height + 1;
     std::optional<consensus::LastSigned> record = loaded_record_;
     if (stale_record_) {
-      proto::Result<consensus::LastSigned> fenced = PersistFence(height, record);
+      proto::Result<consensus::LastSigned> fenced = PersistFence(FenceHeight(), record);
       if (!fenced) return tl::unexpected(fenced.error());
       record = *fenced;
     } else {
@@ -921,7 +921,7 @@ class NodeImpl final : public Node {
   }
 
   // Whether this node has caught up with its peers, as far as it can tell: no peer that told
-  // it its tip is ahead, and every connected peer has told it (at least one). It never waits
+  // it its tip is more than one block ahead, and every connected peer has told it (at least one). It never waits
   // for ever: a peer that stays silent, or none connected, delays it kCatchUpWait from the
   // start; a peer that claims to be ahead but delivers no block delays it kCatchUpWait from
   // the last block committed here. (So a peer that lies, or lags, can make it start early;
@@ -929,16 +929,28 @@ class NodeImpl final : public Node {
   bool CaughtUp() const {
     if (!network_) return true;
     const auto now = Clock::now();
-    const std::uint64_t tip = ledger_->tip().height;
-    const bool behind = std::any_of(peer_tips_.begin(), peer_tips_.end(),
-                                    [&](const auto& peer) { return peer.second > tip; });
-    if (behind) return now - last_progress_ >= kCatchUpWait;
+    // One block behind is caught up: a network that commits faster than one block can be
+    // fetched keeps a follower one behind for ever (the fence is set at the peers' height).
+    if (NetworkHeight() > ledger_->tip().height + 2) return now - last_progress_ >= kCatchUpWait;
     const std::vector<PeerInfo> connected = network_->Peers();
     const bool all_heard = !connected.empty() && std::all_of(connected.begin(), connected.end(), [&](const PeerInfo& peer) {
       return peer_tips_.contains(peer.key);
     });
     return all_heard || now - started_at_ >= kCatchUpWait;
   }
+
+  // The height the network decides now, as far as the peers tell: the next after the highest
+  // tip reported, or after this node's own.
+  std::uint64_t NetworkHeight() const {
+    std::uint64_t highest = ledger_->tip().height;
+    for (const auto& [peer, height] : peer_tips_) highest = std::max(highest, height);
+    return highest + 1;
+  }
+
+  // Where a validator with an old record resumes: behind the height the network decides, but
+  // at most one past this node's next height (a peer that claims more and sends nothing must
+  // not silence it).
+  std::uint64_t FenceHeight() const { return std::min(NetworkHeight(), ledger_->tip().height + 2); }
 
   // Starts the engine, or lets a suspended one sign again behind a fence, once caught up.
   void MaybeResumeSigning() {
@@ -949,7 +961,7 @@ class NodeImpl final : public Node {
       if (proto::Result<void> started = StartEngine(); !started) Halt(started.error());
       return;
     }
-    const std::uint64_t height = ledger_->tip().height + 1;
+    const std::uint64_t height = FenceHeight();
     if (proto::Result<consensus::LastSigned> fenced = PersistFence(height, engine_->last_signed()); !fenced) {
       Halt(fenced.error());
       return;
