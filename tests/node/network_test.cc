@@ -122,14 +122,21 @@ class Cluster {
     return status.is_object() ? status.value("height", std::uint64_t{0}) : 0;
   }
 
-  // Waits until node i's tip reaches `height`.
-  bool WaitForHeight(std::size_t i, std::uint64_t height, std::chrono::seconds timeout = std::chrono::seconds(60)) {
+  // Waits until node i's tip reaches `height`. A failure says where the node stopped, with
+  // the end of its log: the test folder is gone by the time anyone reads a CI report.
+  ::testing::AssertionResult WaitForHeight(std::size_t i, std::uint64_t height,
+                                           std::chrono::seconds timeout = std::chrono::seconds(60)) {
     const auto deadline = Clock::now() + timeout;
+    std::uint64_t seen = 0;
     while (Clock::now() < deadline) {
-      if (Height(i) >= height) return true;
+      seen = Height(i);
+      if (seen >= height) return ::testing::AssertionSuccess();
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
-    return false;
+    return ::testing::AssertionFailure() << nodes_[i].name << " (" << (running(i) ? "running" : "not running")
+                                         << ") is at height " << seen << ", not " << height << ", after "
+                                         << timeout.count() << " s; the end of its log:\n"
+                                         << LogTail(log(i));
   }
 
   // Every node holds the same block (hash and header, app hash included) at every height

@@ -115,6 +115,16 @@ inline std::string ReadFile(const std::filesystem::path& path) {
   return text.str();
 }
 
+// The last `lines` lines of a node's log, for a failure message.
+inline std::string LogTail(const std::filesystem::path& path, std::size_t lines = 40) {
+  const std::string text = ReadFile(path);
+  std::size_t start = text.size();
+  for (std::size_t seen = 0; start > 0; --start) {
+    if (text[start - 1] == '\n' && ++seen > lines) break;
+  }
+  return text.substr(start);
+}
+
 // One validator (seed 0x51), two clerks (0xC1, 0xC2), three districts.
 struct TestNetwork {
   static constexpr std::uint8_t kValidatorSeed = 0x51;
