@@ -87,6 +87,8 @@ proto::Result<Actions> Engine::KeepForNextHeight(Message message) {
   const bool is_proposal = std::holds_alternative<Proposal>(message);
   const ValidatorId sender =
       is_proposal ? std::get<Proposal>(message).body.proposer : std::get<proto::Vote>(message).body.validator;
+  // A copy adds nothing, and costs no signature check.
+  if (std::find(next_height_.begin(), next_height_.end(), message) != next_height_.end()) return Actions{};
   if (!IndexOf(set, sender)) {
     return Fail(ErrorCode::kInvalidArgument, "message for height " + std::to_string(height() + 1) + " from " +
                                                  proto::ToHex(sender) + ", who is no validator there");
@@ -95,15 +97,11 @@ proto::Result<Actions> Engine::KeepForNextHeight(Message message) {
                                        : proto::VerifyVote(config_.chain_id, std::get<proto::Vote>(message));
   if (!ok) return tl::unexpected(ok.error());
   const auto from_sender = std::count_if(next_height_.begin(), next_height_.end(), [&](const Message& kept) {
-    return kept == message ||
-           (std::holds_alternative<Proposal>(kept) ? std::get<Proposal>(kept).body.proposer
+    return (std::holds_alternative<Proposal>(kept) ? std::get<Proposal>(kept).body.proposer
                                                    : std::get<proto::Vote>(kept).body.validator) == sender;
   });
-  // A copy, or more than an honest validator sends before we catch up: drop it.
-  if (static_cast<std::size_t>(from_sender) < kNextHeightMessagesPerValidatorMax &&
-      std::find(next_height_.begin(), next_height_.end(), message) == next_height_.end()) {
-    next_height_.push_back(std::move(message));
-  }
+  // More than an honest validator sends before we catch up: drop it.
+  if (static_cast<std::size_t>(from_sender) < kNextHeightMessagesPerValidatorMax) next_height_.push_back(std::move(message));
   return Actions{};
 }
 
@@ -162,12 +160,16 @@ proto::Result<Actions> Engine::OnVote(const proto::Vote& vote) {
   const proto::VoteBody& body = vote.body;
   if (body.height == height() + 1) return KeepForNextHeight(vote);
   if (body.height != height() || decided_) return out;
-  if (proto::Result<void> ok = CheckSigned(vote, driver_.state().keeper.validators()); !ok) {
-    return tl::unexpected(ok.error());
-  }
-  if (driver_.state().keeper.FutureRoundsOf(body.validator, round(), body.round) >= kFutureRoundsPerValidatorMax) {
-    return Fail(ErrorCode::kInvalidArgument, "validator " + proto::ToHex(body.validator) +
-                                                 " already has votes in too many rounds above ours; resend later");
+  // A copy of a vote kept here was checked when it came: it is applied again as before, but
+  // costs no second signature check (a peer replaying votes costs a lookup each).
+  if (!driver_.state().keeper.Holds(vote)) {
+    if (proto::Result<void> ok = CheckSigned(vote, driver_.state().keeper.validators()); !ok) {
+      return tl::unexpected(ok.error());
+    }
+    if (driver_.state().keeper.FutureRoundsOf(body.validator, round(), body.round) >= kFutureRoundsPerValidatorMax) {
+      return Fail(ErrorCode::kInvalidArgument, "validator " + proto::ToHex(body.validator) +
+                                                   " already has votes in too many rounds above ours; resend later");
+    }
   }
   if (resend_ && resend_->round == body.round && body.block_hash) TryResend(body.block_hash, out);
   Run(VoteInput{vote}, out);

@@ -185,6 +185,14 @@ bool VoteKeeper::HasQuorum(Round round, VoteType type, const NilOrValue& value) 
   return weight != count.value_weights.end() && IsQuorum(weight->second);
 }
 
+bool VoteKeeper::Holds(const proto::Vote& vote) const {
+  if (vote.body.height != height_) return false;
+  const auto it = rounds_.find(vote.body.round);
+  if (it == rounds_.end()) return false;
+  const std::vector<proto::Vote>& received = it->second.count(vote.body.type).received;
+  return std::find(received.begin(), received.end(), vote) != received.end();
+}
+
 bool VoteKeeper::HasQuorumAny(Round round, VoteType type) const {
   const auto it = rounds_.find(round);
   if (it == rounds_.end()) return false;

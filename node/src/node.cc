@@ -14,6 +14,7 @@
 #include <limits>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <thread>
 #include <utility>
@@ -260,8 +261,9 @@ class NodeImpl final : public Node {
 
   // The network's thread: hand each message to the thread that deals with it, within a bound
   // in bytes (a peer flooding messages finds them dropped, not queued without end). For the
-  // core thread, past half the bound only proposals, votes and blocks are taken; past the
-  // bound nothing.
+  // core thread, past half the bound only proposals, votes, blocks and statuses are taken;
+  // past the bound nothing; and each peer has a share of it (TakeForCore), so that one peer's
+  // flood leaves room for the others' votes.
   void OnPeerMessage(const proto::Ed25519PublicKey& peer, WireMessage message, std::size_t bytes) {
     if (!network_ready_.load(std::memory_order_acquire)) return;
     const bool worker = std::holds_alternative<TxsMessage>(message) || std::holds_alternative<BlockRequestMessage>(message);
@@ -274,6 +276,7 @@ class NodeImpl final : public Node {
                         std::holds_alternative<StatusMessage>(message);
     const std::uint64_t queued = backlog.load();
     if (queued + bytes > bound || (!urgent && queued + bytes > bound / 2)) return;  // resent or retried later
+    if (!worker && !TakeForCore(peer, bytes)) return;
     backlog += bytes;
     if (worker) {
       asio::post(worker_, [this, peer, bytes, message = std::move(message)]() mutable {
@@ -288,8 +291,43 @@ class NodeImpl final : public Node {
     }
     asio::post(core_, [this, peer, bytes, message = std::move(message)]() mutable {
       core_backlog_ -= bytes;
+      ReleaseForCore(peer, bytes);
       OnCoreMessage(peer, std::move(message));
     });
+  }
+
+  // A peer's share of the core thread's queue: at most kCorePeerMessagesMax messages and
+  // kCorePeerBytesMax bytes waiting (or one message of any size, if it has none waiting).
+  // An honest peer has a few at a time; a peer that floods (copies of real votes, say) has
+  // the rest discarded here, and is named in the log at most every kDiscardLogEvery.
+  bool TakeForCore(const proto::Ed25519PublicKey& peer, std::size_t bytes) {
+    std::lock_guard lock(core_queued_mutex_);
+    PeerQueued& queued = core_queued_[peer];  // one entry per authenticated peer at most
+    if (queued.messages > 0 &&
+        (queued.messages >= kCorePeerMessagesMax || queued.bytes + bytes > kCorePeerBytesMax)) {
+      ++queued.discarded;
+      const auto now = Clock::now();
+      if (!queued.logged_at || now - *queued.logged_at >= kDiscardLogEvery) {
+        queued.logged_at = now;
+        spdlog::warn("p2p: peer {} has {} messages ({} bytes) waiting for this node's consensus thread: {} more "
+                     "discarded since it started or was last named here (a peer that floods, or a node that falls "
+                     "behind)",
+                     proto::ToHex(peer).substr(0, 12), queued.messages, queued.bytes, queued.discarded);
+        queued.discarded = 0;
+      }
+      return false;
+    }
+    ++queued.messages;
+    queued.bytes += bytes;
+    return true;
+  }
+
+  void ReleaseForCore(const proto::Ed25519PublicKey& peer, std::size_t bytes) {
+    std::lock_guard lock(core_queued_mutex_);
+    PeerQueued& queued = core_queued_[peer];
+    CIVIC_ASSERT(queued.messages > 0 && queued.bytes >= bytes);
+    --queued.messages;
+    queued.bytes -= bytes;
   }
 
   // The worker thread: transactions other nodes admitted. A node checks size, decoding,
@@ -371,7 +409,7 @@ class NodeImpl final : public Node {
     } else if (auto* proposal = std::get_if<ProposalMessage>(&message)) {
       OnProposalMessage(peer, std::move(*proposal));
     } else if (auto* vote = std::get_if<VoteMessage>(&message)) {
-      if (engine_) Feed(consensus::VoteEvent{vote->vote});
+      if (engine_) Feed(consensus::VoteEvent{vote->vote}, &peer);
     } else if (auto* block = std::get_if<BlockMessage>(&message)) {
       OnBlockMessage(peer, std::move(*block));
     }
@@ -523,13 +561,19 @@ class NodeImpl final : public Node {
   }
 
   // Steps the engine with `first` and with every answer the application gives at once.
-  void Feed(consensus::Event first) {
+  // `from`: the peer that sent `first`, dropped if it carries a signature that does not verify
+  // (an honest peer sends only what it signed or checked).
+  void Feed(consensus::Event first, const proto::Ed25519PublicKey* from = nullptr) {
     std::deque<consensus::Event> queue;
     queue.push_back(std::move(first));
-    while (!queue.empty() && !halted_) {
+    for (bool first_step = true; !queue.empty() && !halted_; first_step = false) {
       proto::Result<consensus::Actions> actions = engine_->Step(queue.front());
       const bool committed = std::holds_alternative<consensus::CommittedEvent>(queue.front());
       queue.pop_front();
+      if (!actions && first_step && from && network_ && actions.error().code == proto::ErrorCode::kBadSignature) {
+        network_->Drop(*from, "it sent a message whose signature does not verify: " + actions.error().message);
+        continue;
+      }
       if (!actions && committed) {
         // The block is written but the engine cannot leave its height (e.g. it refuses the
         // block's validator change): going on would leave this validator silent for good.
@@ -1067,6 +1111,11 @@ class NodeImpl final : public Node {
   // from three peers must fit, or validators end up verifying them inside blocks).
   static constexpr std::uint64_t kCoreBacklogBytesMax = 256ull * 1024 * 1024;
   static constexpr std::uint64_t kWorkerBacklogBytesMax = 256ull * 1024 * 1024;
+  // One peer's share of the core thread's queue (TakeForCore): an honest validator has a
+  // proposal and a few votes waiting at a time, a syncing peer one block.
+  static constexpr std::uint32_t kCorePeerMessagesMax = 1024;
+  static constexpr std::uint64_t kCorePeerBytesMax = kCoreBacklogBytesMax / 8;
+  static constexpr auto kDiscardLogEvery = std::chrono::seconds(10);
 
   Config config_;
   Genesis genesis_;
@@ -1114,6 +1163,14 @@ class NodeImpl final : public Node {
 #endif
   std::atomic<std::uint64_t> core_backlog_{0};    // bytes
   std::atomic<std::uint64_t> worker_backlog_{0};  // bytes
+  struct PeerQueued {
+    std::uint32_t messages = 0;
+    std::uint64_t bytes = 0;
+    std::uint64_t discarded = 0;  // since logged_at
+    std::optional<Clock::time_point> logged_at;
+  };
+  std::mutex core_queued_mutex_;  // the network's thread takes, the core thread releases
+  std::map<proto::Ed25519PublicKey, PeerQueued> core_queued_;
 
   // Core thread only.
   std::set<std::shared_ptr<asio::steady_timer>> timers_;

@@ -324,6 +324,35 @@ TEST(Engine, BadInputIsAnErrorAndChangesNothing) {
   EXPECT_FALSE(s.engine.Step(VoteEvent{MakeVote(s.v, other, VoteType::kPrevote, 1, 50, std::nullopt)}).has_value());
 }
 
+// A peer that replays real votes (issue 10, a peer flooding votes): a copy of a vote the
+// engine holds is recognised before its signature is checked (VoteKeeper::Holds) and changes
+// nothing; the same vote with its signature altered is still refused. At this height and the
+// next.
+TEST(Engine, ACopyOfAKeptVoteChangesNothingAndAnAlteredOneIsRefused) {
+  Single s;
+  ASSERT_TRUE(s.engine.Step(StartEvent{}).has_value());
+  const std::size_t other = s.Other();
+  for (const Height height : {Height{1}, Height{2}}) {
+    SCOPED_TRACE(height);
+    const proto::Vote vote = MakeVote(s.v, other, VoteType::kPrevote, height, 0, Block("a"));
+    ASSERT_TRUE(s.engine.Step(VoteEvent{vote}).has_value());
+    const DriverState before = s.engine.driver().state();
+    for (int copies = 0; copies < 3; ++copies) {
+      proto::Result<Actions> again = s.engine.Step(VoteEvent{vote});
+      ASSERT_TRUE(again.has_value());
+      EXPECT_TRUE(again->empty());
+    }
+    EXPECT_TRUE(s.engine.driver().state() == before);
+    proto::Vote altered = vote;
+    altered.signature.bytes[10] ^= 0x01;
+    proto::Result<Actions> refused = s.engine.Step(VoteEvent{altered});
+    ASSERT_FALSE(refused.has_value());
+    EXPECT_EQ(refused.error().code, proto::ErrorCode::kBadSignature);
+  }
+  EXPECT_TRUE(s.engine.driver().state().keeper.Holds(MakeVote(s.v, other, VoteType::kPrevote, 1, 0, Block("a"))));
+  EXPECT_FALSE(s.engine.driver().state().keeper.Holds(MakeVote(s.v, other, VoteType::kPrevote, 1, 0, Block("b"))));
+}
+
 TEST(Engine, EarlyMessagesAreCheckedBeforeTheyAreKept) {
   Single s;
   ASSERT_TRUE(s.engine.Step(StartEvent{}).has_value());

@@ -116,6 +116,10 @@ class VoteKeeper {
   // 2/3 of the power (votekeeper.qnt getCertificate); nullopt for any other threshold.
   std::optional<std::vector<proto::Vote>> CertificateFor(const Threshold& threshold) const;
 
+  // Whether this very vote (body and signature) is kept already: the engine need not check
+  // a copy's signature again (a peer replaying votes costs a lookup each).
+  bool Holds(const proto::Vote& vote) const;
+
   // How many rounds above `current_round`, other than `round`, `validator` has votes in.
   // The engine uses it to bound what one validator can make us store.
   std::size_t FutureRoundsOf(const ValidatorId& validator, Round current_round, Round round) const;
