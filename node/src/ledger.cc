@@ -74,10 +74,21 @@ constexpr std::string_view kDamagedAdvice =
 constexpr std::string_view kFreeSpaceAdvice =
     "Nothing committed is lost; free space (or move the data folder to a larger disk), then start civicd again";
 
+// What to do when the drive fails a read or write (EIO and the like).
+constexpr std::string_view kDriveAdvice =
+    ". The drive holding the data folder failed: nothing reported committed is lost, as each block is one synced "
+    "write. Check the drive (the kernel log, its SMART status); once it works, or with the data folder copied to "
+    "another, start civicd again";
+
 tl::unexpected<proto::Error> IoError(const std::string& what, const rocksdb::Status& status) {
   std::string advice;
-  if (status.IsCorruption()) advice = kDamagedAdvice;
-  if (status.IsNoSpace()) advice = ". The disk is full. " + std::string(kFreeSpaceAdvice);
+  if (status.IsCorruption()) {
+    advice = kDamagedAdvice;
+  } else if (status.IsNoSpace()) {
+    advice = ". The disk is full. " + std::string(kFreeSpaceAdvice);
+  } else if (status.IsIOError()) {
+    advice = kDriveAdvice;
+  }
   return Fail(ErrorCode::kIo, what + ": " + status.ToString() + advice);
 }
 

@@ -133,7 +133,7 @@ class NodeImpl final : public Node {
           SetSigningSuspended("catching up with the peers after a start: this validator signs once no peer is "
                               "ahead of it");
         }
-      } else if (proto::Result<void> started = StartEngine(); !started) {
+      } else if (proto::Result<void> started = StartEngine(/*on_core_thread=*/false); !started) {
         return started;
       }
     }
@@ -883,7 +883,7 @@ class NodeImpl final : public Node {
 
   // Creates the consensus engine at the next height and starts it, from the stored safety
   // record, or behind a fence at that height if the record proved old (persisted first).
-  proto::Result<void> StartEngine() {
+  proto::Result<void> StartEngine(bool on_core_thread) {
     const consensus::Height height = ledger_->tip().height + 1;
     std::optional<consensus::LastSigned> record = loaded_record_;
     if (stale_record_) {
@@ -899,10 +899,18 @@ class NodeImpl final : public Node {
         height, record);
     validator_key_.reset();
     SetSigningSuspended("");
-    asio::post(core_, [this] {
+    const auto start = [this] {
       Feed(consensus::StartEvent{});
       RestoreOwnProposal();
-    });
+    };
+    // On the core thread (after catching up) the engine starts at once: a block already
+    // waiting there must not reach it before its start (it would refuse that commit, and this
+    // node would halt). Before the core thread runs, its first task starts it.
+    if (on_core_thread) {
+      start();
+    } else {
+      asio::post(core_, start);
+    }
     return {};
   }
 
@@ -1002,7 +1010,7 @@ class NodeImpl final : public Node {
     if (engine_ ? !engine_->signing_suspended() : !validator_key_) return;
     if (!CaughtUp()) return;
     if (!engine_) {
-      if (proto::Result<void> started = StartEngine(); !started) Halt(started.error());
+      if (proto::Result<void> started = StartEngine(/*on_core_thread=*/true); !started) Halt(started.error());
       return;
     }
     const std::uint64_t height = FenceHeight();

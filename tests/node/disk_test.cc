@@ -2,6 +2,9 @@
 //   - the disk fills up while transactions flow: the node stops with a message that says so,
 //     having reported committed only what it wrote; once space is freed it starts again with
 //     every one of them, and replaying its blocks gives its app hash;
+//   - the drive answers writes with EIO while transactions flow (tests/faults/eio_inject.cc,
+//     preloaded into civicd, fails every write and sync under the data folder once the test
+//     says so): the node stops with a message that says so and loses nothing it reported;
 //   - a database file damaged or cut short while the node was down: the node refuses to start
 //     and says what to do, instead of serving what it holds.
 // The full disk is a small tmpfs mounted for the test, which needs root (the test command runs
@@ -80,13 +83,14 @@ void SetFloor(const testing::NodeFiles& files, int megabytes) {
   testing::WriteFile(files.config, config);
 }
 
-// Runs civicd on `files` under load until the disk fills and it stops; returns its exit code
-// and what it reported committed.
-std::pair<std::optional<int>, std::set<std::string>> RunUntilTheDiskIsFull(testing::TestNetwork& network,
-                                                                           const testing::NodeFiles& files,
-                                                                           SmallDisk& disk, std::uint32_t residents) {
+// Runs civicd on `files` (with `env` set) under load until it has committed three blocks, then
+// has `fault` strike (it returns what it did, for the output) and waits for the node to stop;
+// returns its exit code and what it reported committed.
+std::pair<std::optional<int>, std::set<std::string>> RunUntilAFaultStopsIt(
+    testing::TestNetwork& network, const testing::NodeFiles& files, std::uint32_t residents,
+    const std::function<std::string()>& fault, const std::vector<std::string>& env = {}) {
   const std::size_t offset = testing::ReadFile(files.log).size();
-  CivicdProcess node({"run", "--config", files.config.string()}, files.log);
+  CivicdProcess node({"run", "--config", files.config.string()}, files.log, CIVICD_BINARY, env);
   const std::uint16_t port = testing::WaitForPort(files.log, offset);
   if (port == 0) return {std::nullopt, {}};
   testing::Traffic traffic(network, port, residents);
@@ -95,14 +99,42 @@ std::pair<std::optional<int>, std::set<std::string>> RunUntilTheDiskIsFull(testi
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   EXPECT_GE(traffic.committed_height(), start + 3) << testing::ReadFile(files.log);
-  const std::uint64_t filled = disk.Fill();
-  EXPECT_GT(filled, 0u);
-  // The node runs into the full disk with its next writes.
+  const std::string what = fault();
+  // The node runs into the fault with its next writes.
   std::optional<int> exit = node.Wait(std::chrono::seconds(120));
   traffic.Stop();
-  std::cout << "disk full: " << filled / 1024 << " KiB of filler; " << traffic.confirmed().size()
-            << " transactions reported committed; exit " << (exit ? std::to_string(*exit) : "none") << "\n";
+  std::cout << what << "; " << traffic.confirmed().size() << " transactions reported committed; exit "
+            << (exit ? std::to_string(*exit) : "none") << "\n";
   return {exit, traffic.confirmed()};
+}
+
+// Starts civicd on `files` again: every transaction in `confirmed` is there, a new one (of
+// `resident`) commits, it stops cleanly, and replaying its blocks gives its app hash.
+void ExpectIntactAndGoingOn(testing::TestNetwork& network, const testing::NodeFiles& files,
+                            const std::set<std::string>& confirmed, std::uint32_t resident) {
+  const std::size_t offset = testing::ReadFile(files.log).size();
+  CivicdProcess node({"run", "--config", files.config.string()}, files.log);
+  const std::uint16_t port = testing::WaitForPort(files.log, offset);
+  ASSERT_NE(port, 0);
+  for (const std::string& id : confirmed) {
+    const HttpReply reply = Http(port, "GET", "/v1/txs/" + id);
+    ASSERT_EQ(reply.status, 200) << id;
+    EXPECT_EQ(reply.Json().value("status", ""), "committed") << id;
+  }
+  const proto::Tx fresh = network.Register(resident);
+  ASSERT_EQ(testing::SubmitTx(port, fresh).status, 202);
+  EXPECT_EQ(testing::WaitForTx(port, testing::TxIdHex(fresh)).value("status", ""), "committed");
+  node.Signal(SIGTERM);
+  EXPECT_EQ(node.Wait(), 0) << testing::ReadFile(files.log);
+  testing::ExpectLedgerHolds(files.dir / "data", network.genesis, confirmed);
+}
+
+std::function<std::string()> FillTheDisk(SmallDisk& disk) {
+  return [&disk] {
+    const std::uint64_t filled = disk.Fill();
+    EXPECT_GT(filled, 0u);
+    return "disk full: " + std::to_string(filled / 1024) + " KiB of filler";
+  };
 }
 
 // Issue 10: the disk fills up. With its floor (node.disk_free_min_mb) the node stops before
@@ -117,29 +149,12 @@ TEST(DiskFaults, ANodeWhoseDiskFillsUpStopsSayingSoAndRestartsWithEverythingItCo
   SmallDisk disk(dir.path() / "data", 48);
   ASSERT_TRUE(disk.mounted()) << "cannot mount a tmpfs: " << disk.error();
   std::set<std::string> confirmed;
-  const auto expect_intact_and_going_on = [&](std::uint32_t resident) {
-    const std::size_t offset = testing::ReadFile(files.log).size();
-    CivicdProcess node({"run", "--config", files.config.string()}, files.log);
-    const std::uint16_t port = testing::WaitForPort(files.log, offset);
-    ASSERT_NE(port, 0);
-    for (const std::string& id : confirmed) {
-      const HttpReply reply = Http(port, "GET", "/v1/txs/" + id);
-      ASSERT_EQ(reply.status, 200) << id;
-      EXPECT_EQ(reply.Json().value("status", ""), "committed") << id;
-    }
-    const proto::Tx fresh = network.Register(resident);
-    ASSERT_EQ(testing::SubmitTx(port, fresh).status, 202);
-    EXPECT_EQ(testing::WaitForTx(port, testing::TxIdHex(fresh)).value("status", ""), "committed");
-    node.Signal(SIGTERM);
-    EXPECT_EQ(node.Wait(), 0) << testing::ReadFile(files.log);
-    testing::ExpectLedgerHolds(dir.path() / "data", network.genesis, confirmed);
-  };
 
   // With a floor of 8 MiB: a clean stop, with the reason.
   SetFloor(files, 8);
   {
     const std::size_t offset = testing::ReadFile(files.log).size();
-    auto [exit, committed] = RunUntilTheDiskIsFull(network, files, disk, 1);
+    auto [exit, committed] = RunUntilAFaultStopsIt(network, files, 1, FillTheDisk(disk));
     const std::string log = testing::ReadFile(files.log).substr(offset);
     ASSERT_TRUE(exit.has_value()) << "civicd kept running on a full disk; log:\n" << log;
     EXPECT_EQ(*exit, 1) << log;
@@ -158,13 +173,13 @@ TEST(DiskFaults, ANodeWhoseDiskFillsUpStopsSayingSoAndRestartsWithEverythingItCo
     EXPECT_NE(log.find("free space (or move the data folder"), std::string::npos) << log;
   }
   disk.Free();
-  expect_intact_and_going_on(900'000);
+  ExpectIntactAndGoingOn(network, files, confirmed, 900'000);
 
   // Without a floor: RocksDB's write fails for lack of space, and the node stops on that.
   SetFloor(files, 0);
   {
     const std::size_t offset = testing::ReadFile(files.log).size();
-    auto [exit, committed] = RunUntilTheDiskIsFull(network, files, disk, 100'000);
+    auto [exit, committed] = RunUntilAFaultStopsIt(network, files, 100'000, FillTheDisk(disk));
     const std::string log = testing::ReadFile(files.log).substr(offset);
     ASSERT_TRUE(exit.has_value()) << "civicd kept running on a full disk; log:\n" << log;
     EXPECT_EQ(*exit, 1) << log;
@@ -175,7 +190,40 @@ TEST(DiskFaults, ANodeWhoseDiskFillsUpStopsSayingSoAndRestartsWithEverythingItCo
     confirmed.insert(committed.begin(), committed.end());
   }
   disk.Free();
-  expect_intact_and_going_on(900'001);
+  ExpectIntactAndGoingOn(network, files, confirmed, 900'001);
+}
+
+// Issue 10: the drive fails writes with EIO (a failing disk) while transactions flow. The node
+// stops, exit 1, naming the I/O error; nothing it reported committed is lost, and once the
+// drive is good again (here: the injector disarmed) it starts with all of it and goes on.
+TEST(DiskFaults, ADriveThatFailsWritesStopsTheNodeSayingSoAndNothingCommittedIsLost) {
+  testing::TempDir dir;
+  testing::TestNetwork network;
+  const testing::NodeFiles files = testing::WriteNodeFiles(dir.path(), network.genesis, 0);
+  const std::filesystem::path trigger = dir.path() / "fail-writes-now";
+  const char* asan = std::getenv("ASAN_OPTIONS");  // a sanitizer build must allow a library before its runtime
+  const std::vector<std::string> env = {
+      std::string("LD_PRELOAD=") + CIVIC_EIO_INJECT, "CIVIC_EIO_DIR=" + (dir.path() / "data").string() + "/",
+      "CIVIC_EIO_TRIGGER=" + trigger.string(),
+      "ASAN_OPTIONS=" + std::string(asan != nullptr ? asan : "") + ":verify_asan_link_order=0"};
+  const std::size_t offset = testing::ReadFile(files.log).size();
+  auto [exit, committed] = RunUntilAFaultStopsIt(
+      network, files, 1,
+      [&] {
+        testing::WriteFile(trigger, "");
+        return std::string("writes under the data folder fail with EIO from now");
+      },
+      env);
+  const std::string log = testing::ReadFile(files.log).substr(offset);
+  ASSERT_TRUE(exit.has_value()) << "civicd kept running on a drive that fails every write; log:\n" << log;
+  EXPECT_EQ(*exit, 1) << "a clean stop, not a crash; log:\n" << log;
+  EXPECT_NE(log.find("Input/output error"), std::string::npos) << log;
+  EXPECT_NE(log.find("Check the drive"), std::string::npos) << "the message says what to do; log:\n" << log;
+  EXPECT_NE(log.find("civicd halted"), std::string::npos) << log;
+  EXPECT_GT(committed.size(), 0u);
+  std::cout << log.substr(std::min(log.size(), log.find("civicd halted"))) << "\n";
+  std::filesystem::remove(trigger);
+  ExpectIntactAndGoingOn(network, files, committed, 900'000);
 }
 
 // The largest file in `dir` whose name ends with `extension`.

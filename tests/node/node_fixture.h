@@ -360,7 +360,7 @@ class CivicdProcess {
     if (pid_ > 0) ::kill(pid_, signal);
   }
   // The exit code (or 128 + signal), waiting at most `timeout`; nullopt if still running.
-  std::optional<int> Wait(std::chrono::milliseconds timeout = std::chrono::seconds(60)) {
+  std::optional<int> Wait(std::chrono::milliseconds timeout = std::chrono::seconds(60)) const {
     if (pid_ <= 0) return exit_code_;
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     for (;;) {
@@ -375,12 +375,13 @@ class CivicdProcess {
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
   }
-  bool running() const { return pid_ > 0; }
+  // Whether it has not exited (an exited process is reaped here, and its code kept).
+  bool running() const { return pid_ > 0 && !Wait(std::chrono::milliseconds(0)).has_value(); }
   pid_t pid() const { return pid_; }
 
  private:
-  pid_t pid_ = -1;
-  std::optional<int> exit_code_;
+  mutable pid_t pid_ = -1;  // -1 once reaped
+  mutable std::optional<int> exit_code_;
 };
 
 // The port civicd logged ("HTTP API on 127.0.0.1:PORT"), waiting for it up to 60 s.
