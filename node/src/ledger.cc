@@ -74,7 +74,7 @@ constexpr std::string_view kDamagedAdvice =
 constexpr std::string_view kFreeSpaceAdvice =
     "Nothing committed is lost; free space (or move the data folder to a larger disk), then start civicd again";
 
-// What to do when the drive fails a read or write (EIO and the like).
+// What to do when the drive answers a write with EIO.
 constexpr std::string_view kDriveAdvice =
     ". The drive holding the data folder failed: nothing reported committed is lost, as each block is one synced "
     "write. Check the drive (the kernel log, its SMART status); once it works, or with the data folder copied to "
@@ -86,8 +86,9 @@ tl::unexpected<proto::Error> IoError(const std::string& what, const rocksdb::Sta
     advice = kDamagedAdvice;
   } else if (status.IsNoSpace()) {
     advice = ". The disk is full. " + std::string(kFreeSpaceAdvice);
-  } else if (status.IsIOError()) {
-    advice = kDriveAdvice;
+  } else if (status.IsIOError() && what.starts_with("writing") &&
+             status.ToString().find("Input/output error") != std::string::npos) {
+    advice = kDriveAdvice;  // not for a lock held, a permission, a limit on open files, or a read
   }
   return Fail(ErrorCode::kIo, what + ": " + status.ToString() + advice);
 }

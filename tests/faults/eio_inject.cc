@@ -1,10 +1,14 @@
 // An LD_PRELOAD library for the disk-fault tests (tests/node/disk_test.cc): once the file
-// named by CIVIC_EIO_TRIGGER exists, every write and sync of a file under CIVIC_EIO_DIR fails
-// with EIO, as a failing drive answers. Nothing else changes: other files, reads, and every
-// call before the trigger go to the C library as usual. A test creates the trigger while
-// civicd runs, and removes it before civicd starts again.
+// named by CIVIC_EIO_TRIGGER exists, every write and sync (write, pwrite, writev, pwritev,
+// fsync, fdatasync) of CIVIC_EIO_DIR or a file under it fails with EIO, as a failing drive
+// answers; with CIVIC_EIO_MODE=sync only the syncs fail (the usual Linux case: the write
+// lands in the page cache, and the error comes at the sync). Nothing else changes: other
+// files, reads, and every call before the trigger go to the C library as usual. A test
+// creates the trigger while civicd runs, and removes it before civicd starts again. (RocksDB
+// writes its files through these calls: civicd sets no mmap writes and no sync_file_range.)
 //
 // Built without the sanitizers (it runs inside civicd, ahead of their runtime).
+#undef _FILE_OFFSET_BITS  // pwrite and pwrite64 are separate symbols, both defined here
 #include <dlfcn.h>
 #include <limits.h>
 #include <sys/types.h>
@@ -18,20 +22,23 @@
 
 namespace {
 
-// Whether writes to `fd` fail now.
-bool Failing(int fd) {
+// Whether a write (or, `sync`, a sync) of `fd` fails now.
+bool Failing(int fd, bool sync) {
   const int saved = errno;
   const char* trigger = std::getenv("CIVIC_EIO_TRIGGER");
   const char* dir = std::getenv("CIVIC_EIO_DIR");
+  const char* mode = std::getenv("CIVIC_EIO_MODE");
+  const bool syncs_only = mode != nullptr && std::strcmp(mode, "sync") == 0;
   bool failing = false;
-  if (trigger != nullptr && dir != nullptr && ::access(trigger, F_OK) == 0) {
+  if (trigger != nullptr && dir != nullptr && (sync || !syncs_only) && ::access(trigger, F_OK) == 0) {
     char link[64];
     std::snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
     char target[PATH_MAX];
     const ssize_t n = ::readlink(link, target, sizeof target - 1);
+    const std::size_t length = std::strlen(dir);
     if (n > 0) {
       target[n] = '\0';
-      failing = std::strncmp(target, dir, std::strlen(dir)) == 0;
+      failing = std::strncmp(target, dir, length) == 0 && (target[length] == '\0' || target[length] == '/');
     }
   }
   errno = saved;
@@ -40,58 +47,69 @@ bool Failing(int fd) {
 
 template <class Function>
 Function Next(const char* name) {
-  return reinterpret_cast<Function>(::dlsym(RTLD_NEXT, name));
+  void* next = ::dlsym(RTLD_NEXT, name);
+  if (next == nullptr) {
+    std::fprintf(stderr, "eio_inject: no %s after this library\n", name);
+    std::abort();
+  }
+  return reinterpret_cast<Function>(next);
 }
 
 }  // namespace
 
-#define CIVIC_FAIL_IF_FAILING(fd) \
-  if (Failing(fd)) {              \
-    errno = EIO;                  \
-    return -1;                    \
+#define CIVIC_FAIL_IF_FAILING(fd, sync) \
+  if (Failing(fd, sync)) {              \
+    errno = EIO;                        \
+    return -1;                          \
   }
 
 extern "C" {
 
 ssize_t write(int fd, const void* buffer, size_t count) {
   static const auto next = Next<ssize_t (*)(int, const void*, size_t)>("write");
-  CIVIC_FAIL_IF_FAILING(fd);
+  CIVIC_FAIL_IF_FAILING(fd, false);
   return next(fd, buffer, count);
 }
 
 ssize_t pwrite(int fd, const void* buffer, size_t count, off_t offset) {
   static const auto next = Next<ssize_t (*)(int, const void*, size_t, off_t)>("pwrite");
-  CIVIC_FAIL_IF_FAILING(fd);
+  CIVIC_FAIL_IF_FAILING(fd, false);
   return next(fd, buffer, count, offset);
 }
 
 ssize_t pwrite64(int fd, const void* buffer, size_t count, off64_t offset) {
   static const auto next = Next<ssize_t (*)(int, const void*, size_t, off64_t)>("pwrite64");
-  CIVIC_FAIL_IF_FAILING(fd);
+  CIVIC_FAIL_IF_FAILING(fd, false);
   return next(fd, buffer, count, offset);
 }
 
 ssize_t writev(int fd, const struct iovec* vectors, int count) {
   static const auto next = Next<ssize_t (*)(int, const struct iovec*, int)>("writev");
-  CIVIC_FAIL_IF_FAILING(fd);
+  CIVIC_FAIL_IF_FAILING(fd, false);
   return next(fd, vectors, count);
 }
 
 ssize_t pwritev(int fd, const struct iovec* vectors, int count, off_t offset) {
   static const auto next = Next<ssize_t (*)(int, const struct iovec*, int, off_t)>("pwritev");
-  CIVIC_FAIL_IF_FAILING(fd);
+  CIVIC_FAIL_IF_FAILING(fd, false);
+  return next(fd, vectors, count, offset);
+}
+
+ssize_t pwritev64(int fd, const struct iovec* vectors, int count, off64_t offset) {
+  static const auto next = Next<ssize_t (*)(int, const struct iovec*, int, off64_t)>("pwritev64");
+  CIVIC_FAIL_IF_FAILING(fd, false);
   return next(fd, vectors, count, offset);
 }
 
 int fsync(int fd) {
   static const auto next = Next<int (*)(int)>("fsync");
-  CIVIC_FAIL_IF_FAILING(fd);
+  CIVIC_FAIL_IF_FAILING(fd, true);
   return next(fd);
 }
 
 int fdatasync(int fd) {
   static const auto next = Next<int (*)(int)>("fdatasync");
-  CIVIC_FAIL_IF_FAILING(fd);
+  CIVIC_FAIL_IF_FAILING(fd, true);
   return next(fd);
 }
 

@@ -342,14 +342,15 @@ class CivicdProcess {
     posix_spawn_file_actions_init(&actions);
     posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
     posix_spawn_file_actions_adddup2(&actions, 1, 2);
-    const int spawned = posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), envp.data());
+    pid_t pid = -1;
+    const int spawned = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), envp.data());
     posix_spawn_file_actions_destroy(&actions);
     EXPECT_EQ(spawned, 0) << "cannot start " << binary;
-    if (spawned != 0) pid_ = -1;
+    pid_ = spawned == 0 ? pid : -1;
   }
   ~CivicdProcess() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGKILL);
+    if (const pid_t pid = pid_; pid > 0) {
+      ::kill(pid, SIGKILL);
       (void)Wait();
     }
   }
@@ -357,16 +358,18 @@ class CivicdProcess {
   CivicdProcess& operator=(const CivicdProcess&) = delete;
 
   void Signal(int signal) const {
-    if (pid_ > 0) ::kill(pid_, signal);
+    if (const pid_t pid = pid_; pid > 0) ::kill(pid, signal);
   }
   // The exit code (or 128 + signal), waiting at most `timeout`; nullopt if still running.
-  std::optional<int> Wait(std::chrono::milliseconds timeout = std::chrono::seconds(60)) const {
-    if (pid_ <= 0) return exit_code_;
+  // The only place that reaps it (from the test's main thread).
+  std::optional<int> Wait(std::chrono::milliseconds timeout = std::chrono::seconds(60)) {
+    const pid_t pid = pid_;
+    if (pid <= 0) return exit_code_;
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     for (;;) {
       int status = 0;
-      const pid_t done = ::waitpid(pid_, &status, WNOHANG);
-      if (done == pid_) {
+      const pid_t done = ::waitpid(pid, &status, WNOHANG);
+      if (done == pid) {
         pid_ = -1;
         exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
         return exit_code_;
@@ -375,13 +378,19 @@ class CivicdProcess {
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
   }
-  // Whether it has not exited (an exited process is reaped here, and its code kept).
-  bool running() const { return pid_ > 0 && !Wait(std::chrono::milliseconds(0)).has_value(); }
+  // Whether it has not exited. It looks without reaping (Wait does that), so any thread may
+  // ask, e.g. a load generator while the test kills the node.
+  bool running() const {
+    const pid_t pid = pid_;
+    if (pid <= 0) return false;
+    siginfo_t info{};
+    return ::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG | WNOWAIT) == 0 && info.si_pid == 0;
+  }
   pid_t pid() const { return pid_; }
 
  private:
-  mutable pid_t pid_ = -1;  // -1 once reaped
-  mutable std::optional<int> exit_code_;
+  std::atomic<pid_t> pid_ = -1;  // -1 once reaped
+  std::optional<int> exit_code_;
 };
 
 // The port civicd logged ("HTTP API on 127.0.0.1:PORT"), waiting for it up to 60 s.
