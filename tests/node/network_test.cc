@@ -500,6 +500,15 @@ TEST(Network, PeerSendingGarbageOrOversizedFramesOrNothingIsDropped) {
 
 std::set<std::uint32_t> Signers(const Cluster& cluster, std::size_t node, std::uint64_t height);  // below
 
+// Node `node`'s index in a set of the first `validators` nodes (keys in canonical order), as
+// commit certificates name their signers.
+std::uint32_t SignerIndex(const Cluster& cluster, std::size_t validators, std::size_t node) {
+  std::vector<proto::Ed25519PublicKey> keys;
+  for (std::size_t i = 0; i < validators; ++i) keys.push_back(cluster.node(i).key);
+  std::sort(keys.begin(), keys.end());
+  return static_cast<std::uint32_t>(std::find(keys.begin(), keys.end(), cluster.node(node).key) - keys.begin());
+}
+
 // Issue 10 (overload: a peer flooding votes). An authenticated peer (the observer's key, which
 // the validators accept) hears the real votes of all four validators and replays them to
 // validator 0, 50,000 a second for 10 s, while ballots flow. A copy of a vote the
@@ -620,10 +629,7 @@ TEST(Network, APeerFloodingVotesDoesNotStallAValidator) {
   EXPECT_LT(rss_max, kRssMaxMiB * 1024) << "validator 0's memory stays bounded under the flood";
   // And it goes on signing: its precommit is in a certificate of a block decided meanwhile
   // (in any validator's: each holds the first two thirds of precommits that reached it).
-  std::vector<proto::Ed25519PublicKey> keys;
-  for (std::size_t i = 0; i < 4; ++i) keys.push_back(cluster.node(i).key);
-  std::sort(keys.begin(), keys.end());
-  const auto index_0 = static_cast<std::uint32_t>(std::find(keys.begin(), keys.end(), target) - keys.begin());
+  const std::uint32_t index_0 = SignerIndex(cluster, 4, 0);
   bool signed_meanwhile = false;
   for (std::uint64_t h = height_before + 1; h <= height_after && !signed_meanwhile; ++h) {
     for (std::size_t i = 0; i < 4 && !signed_meanwhile; ++i) signed_meanwhile = Signers(cluster, i, h).contains(index_0);
@@ -814,15 +820,9 @@ TEST(Network, ClerksAddAndRemoveAValidatorWhileBallotsFlow) {
   ASSERT_TRUE(cluster.WaitForHeight(1, added_at + 6));
   EXPECT_EQ(SetHashAt(cluster, 1, added_at + 1), SetHashAt(cluster, 1, added_at));
   EXPECT_NE(SetHashAt(cluster, 1, added_at + 2), SetHashAt(cluster, 1, added_at + 1));
-  std::vector<proto::Ed25519PublicKey> five;
-  for (std::size_t i = 0; i < 5; ++i) five.push_back(cluster.node(i).key);
-  std::sort(five.begin(), five.end());
-  const auto index_of = [](const std::vector<proto::Ed25519PublicKey>& keys, const proto::Ed25519PublicKey& key) {
-    return static_cast<std::uint32_t>(std::find(keys.begin(), keys.end(), key) - keys.begin());
-  };
   bool newcomer_signed = false;
   for (std::uint64_t h = added_at + 2; h <= added_at + 6; ++h) {
-    newcomer_signed = newcomer_signed || Signers(cluster, 1, h).contains(index_of(five, cluster.node(kNewcomer).key));
+    newcomer_signed = newcomer_signed || Signers(cluster, 1, h).contains(SignerIndex(cluster, 5, kNewcomer));
   }
   EXPECT_TRUE(newcomer_signed) << "the added validator's precommits are in no certificate after it joined";
   // The change file, once used, is of no more use: its number is taken.
@@ -922,11 +922,7 @@ TEST(Network, AValidatorRestoredFromAnOlderCopySignsNothingWhereItMayHaveSigned)
   Load load(network, cluster, 20'000, {0, 1, 2, kObserver});
   ASSERT_TRUE(cluster.WaitForHeight(0, 3));
   constexpr std::size_t kRestored = 3;
-  std::vector<proto::Ed25519PublicKey> keys;
-  for (std::size_t i = 0; i < 4; ++i) keys.push_back(cluster.node(i).key);
-  std::sort(keys.begin(), keys.end());
-  const auto own_index =
-      static_cast<std::uint32_t>(std::find(keys.begin(), keys.end(), cluster.node(kRestored).key) - keys.begin());
+  const std::uint32_t own_index = SignerIndex(cluster, 4, kRestored);
   const std::filesystem::path data = cluster.node(kRestored).dir / "data";
   const std::filesystem::path backup = cluster.dir() / "backup";
 
