@@ -26,6 +26,7 @@
 #include <thread>
 #include <utility>
 
+#include "civic/node/peer_session.h"
 #include "civic/proto/hash.h"
 
 namespace civic::node {
@@ -38,10 +39,6 @@ using Clock = std::chrono::steady_clock;
 using Key = proto::Ed25519PublicKey;
 using boost::system::error_code;
 
-constexpr std::array<std::uint8_t, 8> kMagic = {'c', 'i', 'v', 'i', 'c', 'p', '2', 'p'};
-constexpr std::size_t kHelloBytes = kMagic.size() + 32 + crypto_kx_PUBLICKEYBYTES + 32;
-constexpr std::size_t kAbytes = crypto_secretstream_xchacha20poly1305_ABYTES;
-constexpr std::size_t kStreamHeaderBytes = crypto_secretstream_xchacha20poly1305_HEADERBYTES;
 // Frames handed to one async_write, at most (bytes); more wait for the next write.
 constexpr std::size_t kWriteBatchBytes = 1024 * 1024;
 // A listed peer that stays connected this long has its backoff reset.
@@ -56,44 +53,6 @@ std::string Endpoint(const tcp::socket& socket) {
   if (ec) return "?";
   return remote.address().to_string() + ":" + std::to_string(remote.port());
 }
-
-struct Hello {
-  std::array<std::uint8_t, kHelloBytes> bytes{};
-
-  static Hello Make(const proto::Hash32& genesis, const std::uint8_t* ephemeral, const Key& key) {
-    Hello hello;
-    std::uint8_t* out = hello.bytes.data();
-    std::memcpy(out, kMagic.data(), kMagic.size());
-    std::memcpy(out + 8, genesis.bytes.data(), 32);
-    std::memcpy(out + 40, ephemeral, crypto_kx_PUBLICKEYBYTES);
-    std::memcpy(out + 72, key.bytes.data(), 32);
-    return hello;
-  }
-  bool magic_ok() const { return std::memcmp(bytes.data(), kMagic.data(), kMagic.size()) == 0; }
-  proto::Hash32 genesis() const {
-    proto::Hash32 hash;
-    std::memcpy(hash.bytes.data(), bytes.data() + 8, 32);
-    return hash;
-  }
-  const std::uint8_t* ephemeral() const { return bytes.data() + 40; }
-  Key key() const {
-    Key key;
-    std::memcpy(key.bytes.data(), bytes.data() + 72, 32);
-    return key;
-  }
-};
-
-// Ephemeral secrets and session keys, wiped when they go.
-struct Secrets {
-  std::array<std::uint8_t, crypto_kx_SECRETKEYBYTES> ephemeral_secret{};
-  std::array<std::uint8_t, crypto_kx_SESSIONKEYBYTES> rx{};
-  std::array<std::uint8_t, crypto_kx_SESSIONKEYBYTES> tx{};
-  ~Secrets() {
-    sodium_memzero(ephemeral_secret.data(), ephemeral_secret.size());
-    sodium_memzero(rx.data(), rx.size());
-    sodium_memzero(tx.data(), tx.size());
-  }
-};
 
 class PeerNetworkImpl;
 
@@ -116,8 +75,7 @@ struct Connection {
   asio::steady_timer watchdog;  // enforces the deadlines
   std::deque<Frame> queue;
   std::uint64_t queued_bytes = 0;
-  crypto_secretstream_xchacha20poly1305_state tx_state{};
-  crypto_secretstream_xchacha20poly1305_state rx_state{};
+  SecureChannel channel;
   std::uint64_t frames_in = 0;
   std::uint64_t frames_out = 0;
 
@@ -134,22 +92,6 @@ struct Connection {
 };
 
 using ConnectionPtr = std::shared_ptr<Connection>;
-
-std::array<std::uint8_t, 4> LengthBytes(std::uint32_t length) {
-  return {static_cast<std::uint8_t>(length), static_cast<std::uint8_t>(length >> 8),
-          static_cast<std::uint8_t>(length >> 16), static_cast<std::uint8_t>(length >> 24)};
-}
-
-// Appends one encrypted frame (length, ciphertext) to `out`.
-void Seal(crypto_secretstream_xchacha20poly1305_state& state, proto::ByteView plaintext, proto::Bytes& out) {
-  const auto length = static_cast<std::uint32_t>(plaintext.size() + kAbytes);
-  const std::array<std::uint8_t, 4> prefix = LengthBytes(length);
-  const std::size_t at = out.size();
-  out.insert(out.end(), prefix.begin(), prefix.end());
-  out.resize(at + 4 + length);
-  crypto_secretstream_xchacha20poly1305_push(&state, out.data() + at + 4, nullptr, plaintext.data(), plaintext.size(),
-                                             prefix.data(), prefix.size(), crypto_secretstream_xchacha20poly1305_TAG_MESSAGE);
-}
 
 class PeerNetworkImpl final : public PeerNetwork {
  public:
@@ -437,67 +379,28 @@ class PeerNetworkImpl final : public PeerNetwork {
 
   awaitable<proto::Result<void>> Handshake(Connection& c, std::optional<Key> expected) {
     const auto fail = [&](std::string message) { return proto::Result<void>(proto::Fail(proto::ErrorCode::kInvalidArgument, std::move(message))); };
-    Secrets secrets;
-    std::array<std::uint8_t, crypto_kx_PUBLICKEYBYTES> ephemeral{};
-    crypto_kx_keypair(ephemeral.data(), secrets.ephemeral_secret.data());
-    const Hello mine = Hello::Make(options_.genesis_hash, ephemeral.data(), options_.key->public_key());
-    Hello theirs;
+    PeerHandshake handshake(HandshakeIdentity{options_.chain_id, options_.genesis_hash, options_.key}, c.outbound,
+                            expected, c.channel);
+    std::array<std::uint8_t, kHelloBytes> theirs{};
     error_code ec;
-    co_await asio::async_write(c.socket, asio::buffer(mine.bytes), asio::redirect_error(asio::use_awaitable, ec));
+    co_await asio::async_write(c.socket, asio::buffer(handshake.hello()), asio::redirect_error(asio::use_awaitable, ec));
     if (ec) co_return fail("cannot send hello: " + ec.message());
-    co_await asio::async_read(c.socket, asio::buffer(theirs.bytes), asio::redirect_error(asio::use_awaitable, ec));
+    co_await asio::async_read(c.socket, asio::buffer(theirs), asio::redirect_error(asio::use_awaitable, ec));
     if (ec) co_return fail("no hello from the peer: " + ec.message());
-    if (!theirs.magic_ok()) co_return fail("the peer does not speak civic-ledger p2p");
-    if (theirs.genesis() != options_.genesis_hash) {
-      co_return fail("the peer runs a different genesis (" + proto::ToHex(theirs.genesis()).substr(0, 16) + ")");
-    }
-    const Key peer = theirs.key();
-    if (peer == options_.key->public_key()) co_return fail("the peer has this node's own key");
-    if (expected && peer != *expected) {
-      co_return fail("dialed " + ShortKey(*expected) + " but the peer is " + ShortKey(peer));
-    }
-    if (!options_.allowed.contains(peer)) co_return fail("key " + proto::ToHex(peer) + " is not a known peer");
-
-    const int derived =
-        c.outbound ? crypto_kx_client_session_keys(secrets.rx.data(), secrets.tx.data(), ephemeral.data(),
-                                                   secrets.ephemeral_secret.data(), theirs.ephemeral())
-                   : crypto_kx_server_session_keys(secrets.rx.data(), secrets.tx.data(), ephemeral.data(),
-                                                   secrets.ephemeral_secret.data(), theirs.ephemeral());
-    if (derived != 0) co_return fail("the peer's key exchange value is not acceptable");
-
-    // The transcript: the dialer's hello, then the listener's, then the signer's role.
-    proto::Bytes transcript;
-    const Hello& dialer = c.outbound ? mine : theirs;
-    const Hello& listener = c.outbound ? theirs : mine;
-    transcript.insert(transcript.end(), dialer.bytes.begin(), dialer.bytes.end());
-    transcript.insert(transcript.end(), listener.bytes.begin(), listener.bytes.end());
-    transcript.push_back(c.outbound ? 0 : 1);
-    const proto::Hash32 my_digest = proto::TaggedHash(options_.chain_id, proto::Domain::kPeerHandshake, transcript);
-    transcript.back() = c.outbound ? 1 : 0;
-    const proto::Hash32 their_digest = proto::TaggedHash(options_.chain_id, proto::Domain::kPeerHandshake, transcript);
-    const proto::Ed25519Signature signature = options_.key->Sign(my_digest.view());
-
-    proto::Bytes out(kStreamHeaderBytes);
-    crypto_secretstream_xchacha20poly1305_init_push(&c.tx_state, out.data(), secrets.tx.data());
-    Seal(c.tx_state, signature.view(), out);
-    co_await asio::async_write(c.socket, asio::buffer(out), asio::redirect_error(asio::use_awaitable, ec));
+    proto::Result<proto::Bytes> out = handshake.OnHello(theirs, options_.allowed);
+    if (!out) co_return tl::unexpected(out.error());
+    co_await asio::async_write(c.socket, asio::buffer(*out), asio::redirect_error(asio::use_awaitable, ec));
     if (ec) co_return fail("cannot send the handshake signature: " + ec.message());
 
     std::array<std::uint8_t, kStreamHeaderBytes> header{};
     co_await asio::async_read(c.socket, asio::buffer(header), asio::redirect_error(asio::use_awaitable, ec));
     if (ec) co_return fail("no stream header from the peer: " + ec.message());
-    if (crypto_secretstream_xchacha20poly1305_init_pull(&c.rx_state, header.data(), secrets.rx.data()) != 0) {
-      co_return fail("the peer's stream header is not acceptable");
-    }
-    proto::Result<proto::Bytes> auth = co_await ReadFrame(c, 64);
+    if (proto::Result<void> ok = handshake.OnStreamHeader(header); !ok) co_return ok;
+    proto::Result<proto::Bytes> auth = co_await ReadFrame(c, kSignatureBytes);
     if (!auth) co_return tl::unexpected(auth.error());
-    proto::Ed25519Signature their_signature{};
-    if (auth->size() != their_signature.bytes.size()) co_return fail("the peer's handshake signature has the wrong size");
-    std::memcpy(their_signature.bytes.data(), auth->data(), their_signature.bytes.size());
-    if (!proto::Ed25519Verify(peer, their_digest.view(), their_signature)) {
-      co_return fail("the peer's handshake signature does not verify for key " + ShortKey(peer));
-    }
-    c.peer = peer;
+    proto::Result<Key> peer = handshake.OnSignature(*auth);
+    if (!peer) co_return tl::unexpected(peer.error());
+    c.peer = *peer;
     co_return proto::Result<void>{};
   }
 
@@ -505,21 +408,15 @@ class PeerNetworkImpl final : public PeerNetwork {
   // does not authenticate.
   awaitable<proto::Result<proto::Bytes>> ReadFrame(Connection& c, std::size_t max_plaintext) {
     using Out = proto::Result<proto::Bytes>;
-    std::array<std::uint8_t, 4> prefix{};
+    std::array<std::uint8_t, kFramePrefixBytes> prefix{};
     error_code ec;
     co_await asio::async_read(c.socket, asio::buffer(prefix), asio::redirect_error(asio::use_awaitable, ec));
     if (ec) co_return Out(proto::Fail(proto::ErrorCode::kIo, ec == asio::error::eof ? "the peer closed the connection" : ec.message()));
-    const std::uint32_t length = static_cast<std::uint32_t>(prefix[0]) | (static_cast<std::uint32_t>(prefix[1]) << 8) |
-                                 (static_cast<std::uint32_t>(prefix[2]) << 16) |
-                                 (static_cast<std::uint32_t>(prefix[3]) << 24);
-    if (length < kAbytes || length - kAbytes > max_plaintext) {
-      co_return Out(proto::Fail(proto::ErrorCode::kTooLarge, "a frame of " + std::to_string(length) +
-                                                                 " bytes, above the bound of " +
-                                                                 std::to_string(max_plaintext + kAbytes)));
-    }
+    proto::Result<std::size_t> length = SecureChannel::CiphertextBytes(prefix, max_plaintext);
+    if (!length) co_return Out(tl::unexpected(length.error()));
     // In chunks, each one moving the idle deadline on: a large frame on a slow link is slow,
     // not silent. (Memory: at most the frame bound, and only once the peer proved its key.)
-    proto::Bytes ciphertext(length);
+    proto::Bytes ciphertext(*length);
     for (std::size_t at = 0; at < ciphertext.size();) {
       const std::size_t chunk = std::min(kChunkBytes, ciphertext.size() - at);
       co_await asio::async_read(c.socket, asio::buffer(ciphertext.data() + at, chunk),
@@ -528,15 +425,9 @@ class PeerNetworkImpl final : public PeerNetwork {
       at += chunk;
       if (c.established) c.read_deadline = Clock::now() + std::chrono::milliseconds(kIdleMs);
     }
-    proto::Bytes plaintext(length - kAbytes);
-    unsigned char tag = 0;
-    if (crypto_secretstream_xchacha20poly1305_pull(&c.rx_state, plaintext.data(), nullptr, &tag, ciphertext.data(),
-                                                   ciphertext.size(), prefix.data(), prefix.size()) != 0 ||
-        tag != crypto_secretstream_xchacha20poly1305_TAG_MESSAGE) {
-      co_return Out(proto::Fail(proto::ErrorCode::kBadSignature, "a frame failed authentication"));
-    }
-    ++c.frames_in;
-    co_return Out(std::move(plaintext));
+    Out plaintext = c.channel.Open(prefix, ciphertext);
+    if (plaintext) ++c.frames_in;
+    co_return plaintext;
   }
 
   awaitable<void> Reader(ConnectionPtr connection) {
@@ -579,7 +470,7 @@ class PeerNetworkImpl final : public PeerNetwork {
         const Frame frame = std::move(connection->queue.front());
         connection->queue.pop_front();
         connection->queued_bytes -= frame->size();
-        Seal(connection->tx_state, *frame, out);
+        connection->channel.Seal(*frame, out);
         ++taken;
       }
       connection->frames_out += taken;
