@@ -4,6 +4,8 @@
 #include <string>
 #include <utility>
 
+#include "civic/proto/assert.h"
+
 namespace civic::node {
 namespace {
 
@@ -28,7 +30,13 @@ std::array<std::uint8_t, kFramePrefixBytes> LengthBytes(std::uint32_t length) {
 
 }  // namespace
 
+SecureChannel::~SecureChannel() {
+  sodium_memzero(&tx_, sizeof tx_);
+  sodium_memzero(&rx_, sizeof rx_);
+}
+
 void SecureChannel::Seal(proto::ByteView plaintext, proto::Bytes& out) {
+  CIVIC_ASSERT(can_send_);
   const auto length = static_cast<std::uint32_t>(plaintext.size() + kFrameTagBytes);
   const std::array<std::uint8_t, kFramePrefixBytes> prefix = LengthBytes(length);
   const std::size_t at = out.size();
@@ -55,6 +63,8 @@ proto::Result<std::size_t> SecureChannel::CiphertextBytes(const std::array<std::
 
 proto::Result<proto::Bytes> SecureChannel::Open(const std::array<std::uint8_t, kFramePrefixBytes>& prefix,
                                                 proto::ByteView ciphertext) {
+  if (!can_read_) return proto::Fail(proto::ErrorCode::kBadSignature, "the stream from the peer is not open");
+  can_read_ = false;  // until this frame authenticates
   if (ciphertext.size() < kFrameTagBytes) {
     return proto::Fail(proto::ErrorCode::kBadSignature, "a frame too short to hold its tag");
   }
@@ -65,12 +75,14 @@ proto::Result<proto::Bytes> SecureChannel::Open(const std::array<std::uint8_t, k
       tag != crypto_secretstream_xchacha20poly1305_TAG_MESSAGE) {
     return proto::Fail(proto::ErrorCode::kBadSignature, "a frame failed authentication");
   }
+  can_read_ = true;
   return plaintext;
 }
 
 PeerHandshake::PeerHandshake(const HandshakeIdentity& identity, bool outbound, std::optional<Key> expected,
                              SecureChannel& channel)
     : identity_(identity), outbound_(outbound), expected_(expected), channel_(channel) {
+  CIVIC_ASSERT(sodium_init() >= 0);  // (once per process; later calls return at once)
   crypto_kx_keypair(ephemeral_.data(), ephemeral_secret_.data());
   std::memcpy(mine_.data(), kMagic.data(), kMagic.size());
   std::memcpy(mine_.data() + kGenesisAt, identity_.genesis_hash.bytes.data(), 32);
@@ -86,8 +98,10 @@ PeerHandshake::~PeerHandshake() {
 
 proto::Result<void> PeerHandshake::Expect(Step step) {
   if (step_ == step) return {};
+  const bool failed = step_ == Step::kFailed;
   step_ = Step::kFailed;
-  return proto::Fail(proto::ErrorCode::kInvalidArgument, "the handshake's steps came out of order");
+  return proto::Fail(proto::ErrorCode::kInvalidArgument,
+                     failed ? "the handshake has already failed" : "the handshake's steps came out of order");
 }
 
 proto::Result<proto::Bytes> PeerHandshake::OnHello(const std::array<std::uint8_t, kHelloBytes>& theirs,
@@ -115,6 +129,7 @@ proto::Result<proto::Bytes> PeerHandshake::OnHello(const std::array<std::uint8_t
                                                                 ephemeral_secret_.data(), their_ephemeral)
                                 : crypto_kx_server_session_keys(rx_key_.data(), tx_key_.data(), ephemeral_.data(),
                                                                 ephemeral_secret_.data(), their_ephemeral);
+  sodium_memzero(ephemeral_secret_.data(), ephemeral_secret_.size());
   if (derived != 0) return Refuse("the peer's key exchange value is not acceptable");
 
   // The transcript: the dialer's hello, then the listener's, then the signer's role.
@@ -131,6 +146,8 @@ proto::Result<proto::Bytes> PeerHandshake::OnHello(const std::array<std::uint8_t
 
   proto::Bytes out(kStreamHeaderBytes);
   crypto_secretstream_xchacha20poly1305_init_push(&channel_.tx_, out.data(), tx_key_.data());
+  sodium_memzero(tx_key_.data(), tx_key_.size());
+  channel_.can_send_ = true;
   channel_.Seal(signature.view(), out);
   peer_ = peer;
   step_ = Step::kStreamHeader;
@@ -139,10 +156,13 @@ proto::Result<proto::Bytes> PeerHandshake::OnHello(const std::array<std::uint8_t
 
 proto::Result<void> PeerHandshake::OnStreamHeader(const std::array<std::uint8_t, kStreamHeaderBytes>& header) {
   if (proto::Result<void> ok = Expect(Step::kStreamHeader); !ok) return ok;
-  if (crypto_secretstream_xchacha20poly1305_init_pull(&channel_.rx_, header.data(), rx_key_.data()) != 0) {
+  const int pulled = crypto_secretstream_xchacha20poly1305_init_pull(&channel_.rx_, header.data(), rx_key_.data());
+  sodium_memzero(rx_key_.data(), rx_key_.size());
+  if (pulled != 0) {
     step_ = Step::kFailed;
     return Refuse("the peer's stream header is not acceptable");
   }
+  channel_.can_read_ = true;
   step_ = Step::kSignature;
   return {};
 }

@@ -1,22 +1,28 @@
 // libFuzzer target for the peer handshake and frame reader (node/peer_session.h), driven the
 // way p2p.cc drives them over TCP: read the hello, answer it, read the stream header, read the
-// signature frame, then read frames until one fails. Here the bytes "read" come from the input
-// instead of a socket, and what this node would send goes nowhere.
+// signature frame, then read frames (bounded by the default frame_bytes_max, the largest wire
+// message) until one fails to open or its message fails to decode, where p2p.cc drops the
+// peer. Here the bytes "read" come from the input instead of a socket (p2p.cc's chunked reads
+// and deadlines are not here), and what this node would send goes nowhere.
 //
 // The first input byte picks this node's role (bit 0: it dialed the peer) and what the peer
 // sends (bits 1-2):
 //   raw          the rest of the input is the peer's whole byte stream;
-//   tampered     an honest peer's stream (its handshake, then a keepalive, a status and a block
-//                request), with the rest of the input XORed over it from its first byte (input
-//                beyond its end is appended as more stream);
+//   tampered     an honest peer's stream (its handshake, then a keepalive, a status, a block
+//                request and another status), with the rest of the input XORed over it from
+//                its first byte (input beyond its end is appended as more stream);
 //   honest       an honest peer's handshake, then the rest of the input cut into messages
-//                (2-byte little-endian length, then the message), each sealed by the peer.
+//                (2-byte little-endian length, then the message), each sealed by the peer;
+//   reordered    an honest peer's handshake, then its four frames of `tampered` sent in the
+//                order the rest of the input gives (each byte picks one: repeats, skips and
+//                swaps), the way a relay replaying or reordering recorded frames would.
 // What must hold:
 //   - nothing crashes, and every refusal says what was wrong;
 //   - a tampered stream passes the handshake exactly when no byte of the handshake was
 //     changed, and then only as the honest peer;
-//   - the frames that open are exactly the honest peer's frames, in order, up to the first
-//     changed one: nothing changed, replayed or invented ever opens;
+//   - the frames that open are exactly the honest peer's frames, in the order it sealed them,
+//     up to the first changed, replayed, skipped or moved one: nothing changed, replayed or
+//     invented ever opens, and after one fails nothing more is read;
 //   - every message the honest peer seals opens to exactly that message.
 // libsodium's randomness is replaced by a fixed sequence, restarted for each input, so a run
 // is reproducible from its input alone (and a recorded stream can pass the handshake).
@@ -152,8 +158,9 @@ Outcome Drive(bool outbound, Stream& stream) {
   }
   outcome.peer = *peer;
   while (std::optional<proto::Bytes> frame = ReadFrame(stream, channel, node::kWireMessageBytesMax)) {
-    if (!frame->empty()) (void)node::DecodeWire(*frame);
+    const bool decodes = frame->empty() || node::DecodeWire(*frame).has_value();  // empty: a keepalive
     outcome.frames.push_back(std::move(*frame));
+    if (!decodes) break;  // p2p.cc drops the peer
   }
   return outcome;
 }
@@ -200,7 +207,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const int mode = (data[0] >> 1) & 3;
   const proto::ByteView rest(data + 1, size - 1);
 
-  if (mode == 0 || mode == 3) {  // raw
+  if (mode == 0) {  // raw
     Stream stream(rest);
     const Outcome outcome = Drive(outbound, stream);
     if (outcome.peer) CIVIC_ASSERT(*outcome.peer == Ids().peer.key->public_key());
@@ -209,14 +216,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
   HonestPeer peer;
   MakeHonestPeer(outbound, peer);
+  const std::vector<proto::Bytes> four = {
+      proto::Bytes{}, node::EncodeWire(node::StatusMessage{7, proto::Sha256(proto::AsBytes("tip"))}).value(),
+      node::EncodeWire(node::BlockRequestMessage{3}).value(),
+      node::EncodeWire(node::StatusMessage{8, proto::Sha256(proto::AsBytes("next"))}).value()};
   if (mode == 1) {  // tampered
-    std::vector<proto::Bytes> sent;
+    const std::vector<proto::Bytes>& sent = four;
     std::vector<std::size_t> frame_ends;
-    const proto::Bytes status = node::EncodeWire(node::StatusMessage{7, proto::Sha256(proto::AsBytes("tip"))}).value();
-    const proto::Bytes request = node::EncodeWire(node::BlockRequestMessage{3}).value();
-    for (const proto::Bytes& message : {proto::Bytes{}, status, request}) {
+    for (const proto::Bytes& message : sent) {
       peer.channel.Seal(message, peer.stream);
-      sent.push_back(message);
       frame_ends.push_back(peer.stream.size());
     }
     std::size_t first_changed = std::numeric_limits<std::size_t>::max();  // nothing changed
@@ -241,6 +249,28 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     return 0;
   }
 
+  if (mode == 3) {  // reordered
+    std::vector<proto::Bytes> frames;
+    for (const proto::Bytes& message : four) {
+      frames.emplace_back();
+      peer.channel.Seal(message, frames.back());
+    }
+    std::size_t in_order = 0;  // how many leading picks are 0, 1, 2, 3
+    bool still = true;
+    for (const std::uint8_t pick : rest) {
+      const std::size_t i = pick % frames.size();
+      peer.stream.insert(peer.stream.end(), frames[i].begin(), frames[i].end());
+      still = still && i == in_order;
+      if (still) ++in_order;
+    }
+    Stream stream(peer.stream);
+    const Outcome outcome = Drive(outbound, stream);
+    CIVIC_ASSERT(outcome.peer.has_value());
+    CIVIC_ASSERT(outcome.frames.size() == in_order);
+    for (std::size_t i = 0; i < in_order; ++i) CIVIC_ASSERT(outcome.frames[i] == four[i]);
+    return 0;
+  }
+
   // honest: the peer seals messages cut from the input
   std::vector<proto::Bytes> sent;
   for (std::size_t at = 0; at < rest.size();) {
@@ -253,9 +283,16 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     at += length;
     peer.channel.Seal(sent.back(), peer.stream);
   }
+  // The node reads them all, or up to the first whose message does not decode.
+  std::size_t expected = 0;
+  while (expected < sent.size()) {
+    const proto::Bytes& message = sent[expected++];
+    if (!message.empty() && !node::DecodeWire(message)) break;
+  }
   Stream stream(peer.stream);
   const Outcome outcome = Drive(outbound, stream);
   CIVIC_ASSERT(outcome.peer.has_value());
-  CIVIC_ASSERT(outcome.frames == sent);
+  CIVIC_ASSERT(outcome.frames.size() == expected);
+  CIVIC_ASSERT(std::equal(outcome.frames.begin(), outcome.frames.end(), sent.begin()));
   return 0;
 }

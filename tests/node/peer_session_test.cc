@@ -88,6 +88,21 @@ TEST(PeerSession, BothSidesLearnTheOthersKeyAndFramesFlowBothWaysOnceAndInOrder)
   ASSERT_FALSE(replayed.has_value());
   EXPECT_EQ(replayed.error().code, proto::ErrorCode::kBadSignature);
   EXPECT_FALSE(Pass(a_channel, a_channel, hello).has_value());
+  // After a frame failed, even the genuine next one is refused: the connection is over.
+  EXPECT_FALSE(Pass(a_channel, b_channel, hello).has_value());
+
+  // Two frames swapped on the way: the first to arrive does not open.
+  SecureChannel c_channel, d_channel;
+  PeerHandshake c(a, true, KeyOf(b), c_channel), d(b, false, std::nullopt, d_channel);
+  proto::Result<proto::Bytes> from_c = c.OnHello(d.hello(), {KeyOf(b)});
+  ASSERT_TRUE(from_c.has_value());
+  ASSERT_TRUE(d.OnHello(c.hello(), {KeyOf(a)}).has_value());
+  ASSERT_TRUE(Finish(d, d_channel, Split(*from_c)).has_value());
+  proto::Bytes first, second;
+  c_channel.Seal(hello, first);
+  c_channel.Seal(hello, second);
+  std::copy_n(second.begin(), kFramePrefixBytes, prefix.begin());
+  EXPECT_FALSE(d_channel.Open(prefix, proto::ByteView(second).subspan(kFramePrefixBytes)).has_value());
 }
 
 TEST(PeerSession, AHelloFromAnotherNetworkAnUnknownKeyOrTheWrongPeerEndsTheHandshakeSayingWhy) {
@@ -115,6 +130,10 @@ TEST(PeerSession, AHelloFromAnotherNetworkAnUnknownKeyOrTheWrongPeerEndsTheHands
   std::array<std::uint8_t, kHelloBytes> http = from_b.hello();
   std::copy_n("GET / HT", 8, http.begin());
   EXPECT_NE(refusal(a, false, std::nullopt, http, {KeyOf(b)}).find("does not speak civic-ledger p2p"),
+            std::string::npos);
+  std::array<std::uint8_t, kHelloBytes> no_exchange = from_b.hello();
+  std::fill_n(no_exchange.begin() + 40, crypto_kx_PUBLICKEYBYTES, 0);  // a point that gives no shared key
+  EXPECT_NE(refusal(a, false, std::nullopt, no_exchange, {KeyOf(b)}).find("key exchange value is not acceptable"),
             std::string::npos);
 }
 
@@ -186,14 +205,37 @@ TEST(PeerSession, AFrameLengthOutsideItsBoundsIsRefusedBeforeAnyOfItIsRead) {
   EXPECT_NE(length(0xFFFFFFFFu, 64).error().message.find("4294967295"), std::string::npos);
 }
 
-TEST(PeerSession, StepsOutOfOrderAreRefused) {
-  const HandshakeIdentity a = Identity(1);
-  SecureChannel channel;
-  PeerHandshake handshake(a, false, std::nullopt, channel);
-  EXPECT_FALSE(handshake.OnStreamHeader({}).has_value());
-  EXPECT_FALSE(handshake.OnSignature(proto::Bytes(kSignatureBytes)).has_value());
-  PeerHandshake fresh(a, false, std::nullopt, channel);
-  EXPECT_FALSE(fresh.OnSignature(proto::Bytes(kSignatureBytes)).has_value());
+TEST(PeerSession, StepsOutOfOrderOrAfterARefusalAreRefused) {
+  const HandshakeIdentity a = Identity(1), b = Identity(2);
+  const auto refused_with = [](const auto& result, std::string_view why) {
+    return !result.has_value() && result.error().message.find(why) != std::string::npos;
+  };
+  const auto out_of_order = [&](const auto& result) { return refused_with(result, "came out of order"); };
+  SecureChannel channel, other;
+  PeerHandshake from_b(b, false, std::nullopt, other);
+  {
+    PeerHandshake handshake(a, false, std::nullopt, channel);
+    EXPECT_TRUE(out_of_order(handshake.OnStreamHeader({})));
+  }
+  {
+    PeerHandshake handshake(a, false, std::nullopt, channel);
+    EXPECT_TRUE(out_of_order(handshake.OnSignature(proto::Bytes(kSignatureBytes))));
+  }
+  {  // a second hello
+    PeerHandshake handshake(a, false, std::nullopt, channel);
+    ASSERT_TRUE(handshake.OnHello(from_b.hello(), {KeyOf(b)}).has_value());
+    EXPECT_TRUE(out_of_order(handshake.OnHello(from_b.hello(), {KeyOf(b)})));
+  }
+  {  // a good hello after a refused one
+    PeerHandshake handshake(a, false, std::nullopt, channel);
+    EXPECT_FALSE(handshake.OnHello(from_b.hello(), {}).has_value());
+    EXPECT_TRUE(refused_with(handshake.OnHello(from_b.hello(), {KeyOf(b)}), "already failed"));
+  }
+  {  // no frame opens before the peer's stream header
+    SecureChannel fresh;
+    std::array<std::uint8_t, kFramePrefixBytes> prefix = {static_cast<std::uint8_t>(kFrameTagBytes), 0, 0, 0};
+    EXPECT_FALSE(fresh.Open(prefix, proto::Bytes(kFrameTagBytes)).has_value());
+  }
 }
 
 }  // namespace

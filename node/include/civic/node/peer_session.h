@@ -38,15 +38,21 @@ inline constexpr std::size_t kSignatureBytes = 64;
 // plaintext and a 17-byte tag), with the length as additional data.
 class SecureChannel {
  public:
-  // Appends one frame holding `plaintext` to `out`.
+  SecureChannel() = default;
+  SecureChannel(const SecureChannel&) = delete;
+  SecureChannel& operator=(const SecureChannel&) = delete;
+  ~SecureChannel();
+
+  // Appends one frame holding `plaintext` to `out`. REQUIRES: the handshake has sent this
+  // side's stream header (PeerHandshake::OnHello succeeded).
   void Seal(proto::ByteView plaintext, proto::Bytes& out);
   // How many bytes of ciphertext follow this prefix; an error (kTooLarge) for a length that
   // cannot hold a tag or would hold more than `max_plaintext` bytes. Read nothing more then.
   static proto::Result<std::size_t> CiphertextBytes(const std::array<std::uint8_t, kFramePrefixBytes>& prefix,
                                                     std::size_t max_plaintext);
   // The plaintext of the next frame (kBadSignature if it does not authenticate: tampered,
-  // replayed, reordered, or from another session). After an error the channel is useless:
-  // close the connection.
+  // replayed, reordered, or from another session). After an error, and before the peer's
+  // stream header was taken, every frame is refused: close the connection.
   proto::Result<proto::Bytes> Open(const std::array<std::uint8_t, kFramePrefixBytes>& prefix,
                                    proto::ByteView ciphertext);
 
@@ -54,6 +60,8 @@ class SecureChannel {
   friend class PeerHandshake;
   crypto_secretstream_xchacha20poly1305_state tx_{};
   crypto_secretstream_xchacha20poly1305_state rx_{};
+  bool can_send_ = false;  // tx_ holds a session key
+  bool can_read_ = false;  // rx_ holds a session key, and no frame has failed
 };
 
 struct HandshakeIdentity {
