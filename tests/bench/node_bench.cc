@@ -3,7 +3,7 @@
 // it prints numbers for BENCHMARKS.md.
 //
 //   build/release/tests/bench/node_bench [--ballots N] [--clients C] [--commit-wait-ms W]
-//                                        [--validators V]
+//                                        [--validators V] [--rate R]
 //
 // Setup (not timed): V real civicd validators on loopback (V > 1: a network written by
 // WriteTestnet, talking over the p2p protocol), each with a fresh RocksDB ledger; N
@@ -12,6 +12,12 @@
 // only), and C client threads submit the ballots in batches of 1000 over HTTP, client c to
 // validator c mod V, as fast as the nodes take them (retrying on 503). Timed from the first
 // submission until every validator has committed the last ballot.
+//
+// With --rate R, the clients offer R ballots a second in all, on a fixed schedule (batches of
+// R / C / 10, one every 100 ms per client), instead of as fast as the nodes take them: the
+// latency then is that of a network carrying R a second, not of a queue of N. A batch that
+// falls behind its schedule goes at once; how far the clients fell behind is printed, and a
+// network that keeps up stays within a fraction of a second of it.
 #include <algorithm>
 #include <atomic>
 #include <cstdlib>
@@ -33,11 +39,12 @@ using nlohmann::json;
 
 using bench::Flag;
 
-// Submits `txs` (hex) in batches of 1000, retrying what the node refuses with 503.
-void SubmitAll(std::uint16_t port, const std::vector<std::string>& txs, std::size_t first, std::size_t end) {
+// Submits `txs` (hex) in batches of `batch_max`, retrying what the node refuses with 503.
+void SubmitAll(std::uint16_t port, const std::vector<std::string>& txs, std::size_t first, std::size_t end,
+               std::size_t batch_max = 1000) {
   std::size_t next = first;
   while (next < end) {
-    const std::size_t stop = std::min(end, next + 1000);
+    const std::size_t stop = std::min(end, next + batch_max);
     json batch = json::array();
     for (std::size_t i = next; i < stop; ++i) batch.push_back(txs[i]);
     const HttpReply reply = Http(port, "POST", "/v1/txs/batch", json{{"txs", batch}}.dump());
@@ -60,6 +67,22 @@ void SubmitAll(std::uint16_t port, const std::vector<std::string>& txs, std::siz
     next += accepted;
     if (accepted < stop - (next - accepted)) std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
+}
+
+// Submits txs[first, end) at `rate` a second in batches of a tenth of a second's worth, batch k
+// at `start` + k / 10 s (or at once, when behind). Returns how late the last batch went (ms).
+double SubmitAtRate(std::uint16_t port, const std::vector<std::string>& txs, std::size_t first, std::size_t end,
+                    double rate, std::chrono::steady_clock::time_point start) {
+  const std::size_t batch = std::max<std::size_t>(1, static_cast<std::size_t>(rate / 10));
+  double late_ms = 0;
+  for (std::size_t k = 0; first + k * batch < end; ++k) {
+    const auto due = start + std::chrono::microseconds(k * 100'000);
+    std::this_thread::sleep_until(due);
+    late_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - due).count();
+    const std::size_t from = first + k * batch;
+    SubmitAll(port, txs, from, std::min(end, from + batch), batch);
+  }
+  return late_ms;
 }
 
 std::uint64_t Committed(std::uint16_t port) {
@@ -105,6 +128,7 @@ int main(int argc, char** argv) {
   const std::size_t ballots = Flag(argc, argv, "--ballots", 20000);
   const std::size_t clients = std::max<std::uint64_t>(1, Flag(argc, argv, "--clients", 2));
   const std::size_t validators = std::max<std::uint64_t>(1, Flag(argc, argv, "--validators", 1));
+  const std::uint64_t rate = Flag(argc, argv, "--rate", 0);  // 0: as fast as the nodes take them
   TempDir dir;
   TestNetwork network;
   network.genesis.consensus.commit_wait_ms = Flag(argc, argv, "--commit-wait-ms", 100);
@@ -135,7 +159,8 @@ int main(int argc, char** argv) {
   }
 
   std::cout << "node_bench: " << ballots << " ballots, " << clients << " client threads, " << validators
-            << " validator(s), commit wait " << network.genesis.consensus.commit_wait_ms << " ms\n";
+            << " validator(s), commit wait " << network.genesis.consensus.commit_wait_ms << " ms, offered "
+            << (rate == 0 ? std::string("as fast as taken") : std::to_string(rate) + " a second") << "\n";
   std::vector<std::string> registrations;
   for (std::size_t i = 0; i < ballots; ++i) {
     registrations.push_back(TxHex(network.Register(static_cast<std::uint32_t>(i + 1), {1})));
@@ -205,9 +230,16 @@ int main(int argc, char** argv) {
 
   const auto start = std::chrono::steady_clock::now();
   std::vector<std::thread> threads;
+  std::vector<double> late_ms(clients, 0);
   for (std::size_t c = 0; c < clients; ++c) {
     threads.emplace_back([&, c] {
-      SubmitAll(nodes[c % nodes.size()].port, ballot_txs, ballots * c / clients, ballots * (c + 1) / clients);
+      const std::uint16_t port = nodes[c % nodes.size()].port;
+      const std::size_t first = ballots * c / clients, end = ballots * (c + 1) / clients;
+      if (rate == 0) {
+        SubmitAll(port, ballot_txs, first, end);
+      } else {
+        late_ms[c] = SubmitAtRate(port, ballot_txs, first, end, static_cast<double>(rate) / static_cast<double>(clients), start);
+      }
     });
   }
   for (std::thread& thread : threads) thread.join();
@@ -222,6 +254,11 @@ int main(int argc, char** argv) {
   std::cout << "committed " << ballots << " signature-verified ballots in " << seconds << " s: "
             << static_cast<std::uint64_t>(static_cast<double>(ballots) / seconds) << " ballots/s (submission took "
             << submit_seconds << " s; " << blocks << " blocks)\n";
+  if (rate != 0) {
+    std::cout << "offered " << rate << " a second; the clients' last batches went "
+              << static_cast<std::uint64_t>(*std::max_element(late_ms.begin(), late_ms.end()))
+              << " ms behind their schedule at most (a network that keeps up: well under a second)\n";
+  }
   for (std::size_t i = 0; i < nodes.size(); ++i) {
     const json latency = Http(nodes[i].port, "GET", "/v1/status").Json()["commit_latency_ms"];
     std::cout << "commit latency on validator " << i << ", admission there to durable commit there (ms): p50 "
