@@ -12,6 +12,7 @@
 #include <array>
 #include <cstdarg>
 #include <cstdio>
+#include <cstdlib>
 #include <atomic>
 #include <mutex>
 #include <string>
@@ -74,7 +75,7 @@ constexpr std::string_view kDamagedAdvice =
 constexpr std::string_view kFreeSpaceAdvice =
     "Nothing committed is lost; free space (or move the data folder to a larger disk), then start civicd again";
 
-// What to do when the drive answers a write with EIO.
+// What to do when the drive answers a read or a write with EIO.
 constexpr std::string_view kDriveAdvice =
     ". The drive holding the data folder failed: nothing reported committed is lost, as each block is one synced "
     "write. Check the drive (the kernel log, its SMART status); once it works, or with the data folder copied to "
@@ -86,9 +87,8 @@ tl::unexpected<proto::Error> IoError(const std::string& what, const rocksdb::Sta
     advice = kDamagedAdvice;
   } else if (status.IsNoSpace()) {
     advice = ". The disk is full. " + std::string(kFreeSpaceAdvice);
-  } else if (status.IsIOError() && what.starts_with("writing") &&
-             status.ToString().find("Input/output error") != std::string::npos) {
-    advice = kDriveAdvice;  // not for a lock held, a permission, a limit on open files, or a read
+  } else if (status.IsIOError() && status.ToString().find("Input/output error") != std::string::npos) {
+    advice = kDriveAdvice;  // EIO only: not for a lock held, a permission, or a limit on open files
   }
   return Fail(ErrorCode::kIo, what + ": " + status.ToString() + advice);
 }
@@ -107,6 +107,16 @@ Bytes EncodeTip(const Tip& tip, const StateCommitment& commitment) {
   return out;
 }
 
+// A read of the contract state failed (the drive, most likely). "Absent" would be a lie, and
+// a view has no other answer: stop the process at once, from whichever thread read, saying
+// why (as civicd's main does for a halt). Nothing committed is lost: each block is one synced
+// write, as the crash tests show for a kill -9.
+[[noreturn]] void StopOnStateReadError(const rocksdb::Status& status) {
+  spdlog::critical("civicd halted: {}", proto::ToString(IoError("reading the contract state", status).value()));
+  spdlog::default_logger()->flush();
+  std::_Exit(1);
+}
+
 // Reads the state column family, at a snapshot or at the latest write.
 class RocksStateView final : public contracts::KvView {
  public:
@@ -122,9 +132,7 @@ class RocksStateView final : public contracts::KvView {
     std::string value;
     const rocksdb::Status status = db_->Get(Options(), family_, AsSlice(key), &value);
     if (status.IsNotFound()) return std::nullopt;
-    // A read error of the state cannot be answered truthfully by "absent": stop the node
-    // rather than execute on a wrong state (the app hash would expose it later anyway).
-    CIVIC_ASSERT(status.ok() && "RocksDB read of the contract state failed");
+    if (!status.ok()) StopOnStateReadError(status);
     return ToBytes(value);
   }
   void Put(ByteView, ByteView) override { CIVIC_ASSERT(false && "the committed state is written by CommitBlock only"); }
@@ -137,7 +145,7 @@ class RocksStateView final : public contracts::KvView {
       if (key.size() < prefix.size() || !std::equal(prefix.begin(), prefix.end(), key.begin())) break;
       if (!visit(key, AsBytes(it->value()))) return;
     }
-    CIVIC_ASSERT(it->status().ok() && "RocksDB scan of the contract state failed");
+    if (!it->status().ok()) StopOnStateReadError(it->status());
   }
 
  private:
@@ -304,8 +312,9 @@ proto::Result<std::unique_ptr<Ledger>> Ledger::Open(const std::filesystem::path&
       impl->read_only ? rocksdb::DB::OpenForReadOnly(options, dir.string(), descriptors, &handles, &raw)
                       : rocksdb::DB::Open(options, dir.string(), descriptors, &handles, &raw);
   if (!status.ok()) {
+    const bool eio = status.ToString().find("Input/output error") != std::string::npos;  // (the advice says)
     return IoError("opening the ledger in " + dir.string() +
-                       (status.IsIOError() ? " (is another civicd running on it, or the disk full?)" : ""),
+                       (status.IsIOError() && !eio ? " (is another civicd running on it, or the disk full?)" : ""),
                    status);
   }
   impl->db.reset(raw);

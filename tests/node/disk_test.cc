@@ -5,6 +5,8 @@
 //   - the drive answers writes with EIO while transactions flow (tests/faults/eio_inject.cc,
 //     preloaded into civicd, fails every write and sync under the data folder once the test
 //     says so): the node stops with a message that says so and loses nothing it reported;
+//   - the drive answers reads with EIO (the same library): the node does not start on it, and
+//     while running answers right or with a storage error, then stops at a failed state read;
 //   - a database file damaged or cut short while the node was down: the node refuses to start
 //     and says what to do, instead of serving what it holds.
 // The full disk is a small tmpfs mounted for the test, which needs root (the test command runs
@@ -193,6 +195,15 @@ TEST(DiskFaults, ANodeWhoseDiskFillsUpStopsSayingSoAndRestartsWithEverythingItCo
   ExpectIntactAndGoingOn(network, files, confirmed, 900'001);
 }
 
+// The environment that preloads the EIO injector (tests/faults/eio_inject.cc) into civicd.
+std::vector<std::string> EioEnvironment(const std::filesystem::path& data, const std::filesystem::path& trigger,
+                                        const std::string& mode) {
+  const char* asan = std::getenv("ASAN_OPTIONS");  // a sanitizer build must allow a library before its runtime
+  return {std::string("LD_PRELOAD=") + CIVIC_EIO_INJECT, "CIVIC_EIO_DIR=" + std::filesystem::canonical(data).string(),
+          "CIVIC_EIO_TRIGGER=" + trigger.string(), "CIVIC_EIO_MODE=" + mode,
+          "ASAN_OPTIONS=" + std::string(asan != nullptr ? asan : "") + ":verify_asan_link_order=0"};
+}
+
 // Issue 10: the drive fails with EIO (a failing disk) while transactions flow: every write
 // and sync, then (the usual Linux case, the write landing in the page cache) only the syncs.
 // The node stops, exit 1, naming the I/O error and what to do; nothing it reported committed
@@ -205,16 +216,11 @@ TEST(DiskFaults, ADriveThatFailsWritesStopsTheNodeSayingSoAndNothingCommittedIsL
   const testing::NodeFiles files = testing::WriteNodeFiles(dir.path(), network.genesis, 0);
   const std::filesystem::path trigger = dir.path() / "fail-writes-now";
   std::filesystem::create_directories(dir.path() / "data");
-  const char* asan = std::getenv("ASAN_OPTIONS");  // a sanitizer build must allow a library before its runtime
   std::set<std::string> confirmed;
   std::uint32_t resident = 1;
   for (const std::string mode : {"all", "sync"}) {
     SCOPED_TRACE(mode);
-    const std::vector<std::string> env = {
-        std::string("LD_PRELOAD=") + CIVIC_EIO_INJECT,
-        "CIVIC_EIO_DIR=" + std::filesystem::canonical(dir.path() / "data").string(),
-        "CIVIC_EIO_TRIGGER=" + trigger.string(), "CIVIC_EIO_MODE=" + mode,
-        "ASAN_OPTIONS=" + std::string(asan != nullptr ? asan : "") + ":verify_asan_link_order=0"};
+    const std::vector<std::string> env = EioEnvironment(dir.path() / "data", trigger, mode);
     const std::size_t offset = testing::ReadFile(files.log).size();
     auto [exit, committed] = RunUntilAFaultStopsIt(
         network, files, resident,
@@ -236,6 +242,116 @@ TEST(DiskFaults, ADriveThatFailsWritesStopsTheNodeSayingSoAndNothingCommittedIsL
     std::filesystem::remove(trigger);
     ExpectIntactAndGoingOn(network, files, confirmed, 900'000 + resident);
   }
+}
+
+// Issue 10: a drive that fails reads. RocksDB reads its table files with pread; once those
+// fail with EIO, civicd refuses to start, saying the drive failed and what to do; and a
+// running civicd whose drive starts failing reads never answers as if something committed
+// were absent: an answer is right or a storage error (500, the log naming the I/O error), and
+// the first read of the contract state that fails stops it (exit 1, the same message). Restarted on a working drive,
+// it has everything it reported committed.
+TEST(DiskFaults, ADriveThatFailsReadsStopsTheNodeSayingSoAndNeverAnswersWrong) {
+  testing::TempDir dir;
+  testing::TestNetwork network;
+  const testing::NodeFiles files = testing::WriteNodeFiles(dir.path(), network.genesis, 0);
+  const std::filesystem::path data = dir.path() / "data";
+  const std::filesystem::path trigger = dir.path() / "fail-reads-now";
+  std::filesystem::create_directories(data);
+  const std::vector<std::string> env = EioEnvironment(data, trigger, "read");
+
+  // A history in table files: registrations committed, then a restart (RocksDB writes what its
+  // log held to a table file when it opens).
+  std::set<std::string> confirmed;
+  std::uint32_t residents = 0;
+  for (int run = 0; run < 2; ++run) {
+    const std::size_t offset = testing::ReadFile(files.log).size();
+    CivicdProcess node({"run", "--config", files.config.string()}, files.log);
+    const std::uint16_t port = testing::WaitForPort(files.log, offset);
+    ASSERT_NE(port, 0) << testing::ReadFile(files.log);
+    if (run == 0) {
+      testing::Traffic traffic(network, port, 1);
+      for (int i = 0; i < 600 && traffic.confirmed().size() < 400; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      }
+      traffic.Stop();
+      confirmed = traffic.confirmed();
+      // Those in flight when the traffic stopped may not have committed: leave the last 100.
+      residents = traffic.next_resident() - 1 - 100;
+      ASSERT_GE(confirmed.size(), 400u);
+    }
+    node.Signal(SIGTERM);
+    ASSERT_EQ(node.Wait(), 0) << testing::ReadFile(files.log);
+  }
+  bool tables = false;
+  for (const auto& entry : std::filesystem::directory_iterator(data)) tables = tables || entry.path().extension() == ".sst";
+  ASSERT_TRUE(tables) << "no table file in " << data << ": nothing here would be read with pread";
+
+  // Failing from the start: civicd refuses to start, and says why.
+  testing::WriteFile(trigger, "");
+  {
+    const std::size_t offset = testing::ReadFile(files.log).size();
+    CivicdProcess node({"run", "--config", files.config.string()}, files.log, CIVICD_BINARY, env);
+    const std::optional<int> exit = node.Wait(std::chrono::seconds(60));
+    const std::string log = testing::ReadFile(files.log).substr(offset);
+    ASSERT_TRUE(exit.has_value()) << "civicd kept running on a drive that fails reads; log:\n" << log;
+    EXPECT_EQ(*exit, 1) << "a clean stop, not a crash; log:\n" << log;
+    EXPECT_NE(log.find("Input/output error"), std::string::npos) << log;
+    EXPECT_NE(log.find("Check the drive"), std::string::npos) << "the message says what to do; log:\n" << log;
+  }
+  std::filesystem::remove(trigger);
+
+  // Failing while it runs: every answer is right or names the error, until a read of the
+  // contract state fails and it stops.
+  {
+    const std::size_t offset = testing::ReadFile(files.log).size();
+    CivicdProcess node({"run", "--config", files.config.string()}, files.log, CIVICD_BINARY, env);
+    const std::uint16_t port = testing::WaitForPort(files.log, offset);
+    ASSERT_NE(port, 0) << testing::ReadFile(files.log);
+    // Armed once the background check of the table files is done (else it finds the error first).
+    for (int i = 0; i < 600 && testing::ReadFile(files.log).find("ledger files checked", offset) == std::string::npos; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    ASSERT_NE(testing::ReadFile(files.log).find("ledger files checked", offset), std::string::npos)
+        << testing::ReadFile(files.log).substr(offset);
+    testing::WriteFile(trigger, "");
+    std::size_t right = 0, errors = 0;
+    const auto check = [&](const HttpReply& reply, const std::string& what) {
+      if (reply.status == 200) {
+        ++right;
+      } else if (reply.status != 0) {  // 0: the node is gone
+        ++errors;
+        EXPECT_EQ(reply.status, 500) << what << ": " << reply.body;  // (the log says which error)
+        EXPECT_NE(reply.body.find("\"io\""), std::string::npos) << what << ": " << reply.body;
+      }
+      return reply.status != 0;
+    };
+    // Transactions first (their index is read by nothing at start, so these reads reach the
+    // drive and fail), then residents (the state: the first that reaches the drive stops it).
+    std::size_t asked = 0;
+    for (const std::string& id : confirmed) {
+      if (asked++ == 20) break;
+      const HttpReply reply = Http(port, "GET", "/v1/txs/" + id);
+      if (reply.status == 200) {
+        EXPECT_EQ(reply.Json().value("status", ""), "committed") << id << ": " << reply.body;
+      }
+      ASSERT_TRUE(check(reply, "transaction " + id)) << "the node stopped on reads of transactions";
+    }
+    EXPECT_GE(errors, 1u) << "no read of a transaction reached the drive";
+    for (std::uint32_t n = 1; n <= residents && node.running(); ++n) {
+      const std::string resident = proto::ToHex(network.resident(n).public_key());
+      if (!check(Http(port, "GET", "/v1/residents/" + resident), "resident " + resident)) break;
+    }
+    const std::optional<int> exit = node.Wait(std::chrono::seconds(60));
+    const std::string log = testing::ReadFile(files.log).substr(offset);
+    std::cout << right << " answers right and " << errors << " errors naming the I/O error before it stopped\n";
+    ASSERT_TRUE(exit.has_value()) << "civicd kept running while every read of its table files failed; log:\n" << log;
+    EXPECT_EQ(*exit, 1) << "a clean stop, not a crash; log:\n" << log;
+    EXPECT_NE(log.find("storage: io: reading txindex"), std::string::npos) << "the log names the error; log:\n" << log;
+    EXPECT_NE(log.find("civicd halted: io: reading the contract state"), std::string::npos) << log;
+    EXPECT_NE(log.find("Check the drive"), std::string::npos) << log;
+  }
+  std::filesystem::remove(trigger);
+  ExpectIntactAndGoingOn(network, files, confirmed, 900'000);
 }
 
 // The largest file in `dir` whose name ends with `extension`.
