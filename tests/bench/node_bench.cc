@@ -26,8 +26,9 @@
 #include <thread>
 #include <vector>
 
+#include <CLI/CLI.hpp>
+
 #include "civic/node/testnet.h"
-#include "bench_args.h"
 #include "node_fixture.h"
 
 namespace {
@@ -37,7 +38,6 @@ using namespace civic::node;
 using namespace civic::node::testing;
 using nlohmann::json;
 
-using bench::Flag;
 
 // Submits `txs` (hex) in batches of `batch_max`, retrying what the node refuses with 503.
 void SubmitAll(std::uint16_t port, const std::vector<std::string>& txs, std::size_t first, std::size_t end,
@@ -125,13 +125,23 @@ bool StopAll(std::vector<BenchNode>& nodes) {
 }
 
 int main(int argc, char** argv) {
-  const std::size_t ballots = Flag(argc, argv, "--ballots", 20000);
-  const std::size_t clients = std::max<std::uint64_t>(1, Flag(argc, argv, "--clients", 2));
-  const std::size_t validators = std::max<std::uint64_t>(1, Flag(argc, argv, "--validators", 1));
-  const std::uint64_t rate = Flag(argc, argv, "--rate", 0);  // 0: as fast as the nodes take them
+  CLI::App app{"node_bench: committed ballots per second, and their commit latency, on civicd validators "
+               "(numbers for BENCHMARKS.md; see the comment at the top of tests/bench/node_bench.cc)"};
+  std::size_t ballots = 20000, clients = 2, validators = 1;
+  std::uint64_t rate = 0, commit_wait_ms = 100;
+  app.add_option("--ballots", ballots, "ballots to submit")->check(CLI::Range(std::size_t{1}, std::size_t{10'000'000}));
+  app.add_option("--clients", clients, "client threads, client c sending to validator c mod V")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{64}));
+  app.add_option("--validators", validators, "civicd validators (more than 1: a p2p network on loopback)")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{16}));
+  app.add_option("--rate", rate, "ballots a second offered in all, on a fixed schedule; 0: as fast as taken")
+      ->check(CLI::Range(std::uint64_t{0}, std::uint64_t{1'000'000}));
+  app.add_option("--commit-wait-ms", commit_wait_ms, "the genesis's commit wait")
+      ->check(CLI::Range(std::uint64_t{0}, std::uint64_t{60'000}));
+  CLI11_PARSE(app, argc, argv);
   TempDir dir;
   TestNetwork network;
-  network.genesis.consensus.commit_wait_ms = Flag(argc, argv, "--commit-wait-ms", 100);
+  network.genesis.consensus.commit_wait_ms = commit_wait_ms;
   network.genesis.consensus.block_txs_max = 20000;
   network.genesis.consensus.empty_block_interval_ms = 500;  // a heartbeat, so the timing starts on a live network
   const std::string toml = "[mempool]\ntxs_max = 200000\n";

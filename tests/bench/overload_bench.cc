@@ -31,7 +31,8 @@
 #include <utility>
 #include <vector>
 
-#include "bench_args.h"
+#include <CLI/CLI.hpp>
+
 #include "node_fixture.h"
 
 namespace {
@@ -42,7 +43,6 @@ using namespace civic::node::testing;
 using nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
-using bench::Flag;
 
 std::uint64_t RssKiB(int pid) {
   std::ifstream status("/proc/" + std::to_string(pid) + "/status");
@@ -131,10 +131,17 @@ void Report(const std::string& phase, std::vector<Sample> samples, const std::st
 }  // namespace
 
 int main(int argc, char** argv) {
-  const std::uint64_t seconds = Flag(argc, argv, "--seconds", 10);
-  const std::uint64_t idle = Flag(argc, argv, "--idle", 2000);
-  const std::uint64_t slow = Flag(argc, argv, "--slow", 400);
-  const std::uint64_t flooders = Flag(argc, argv, "--flooders", 4);
+  CLI::App app{"overload_bench: how civicd serves a well-behaved client while others misbehave "
+               "(numbers for BENCHMARKS.md; see the comment at the top of tests/bench/overload_bench.cc)"};
+  std::uint64_t seconds = 10, idle = 2000, slow = 400, flooders = 4;
+  app.add_option("--seconds", seconds, "length of each phase")->check(CLI::Range(std::uint64_t{1}, std::uint64_t{3600}));
+  app.add_option("--idle", idle, "silent connections in the idle phase")
+      ->check(CLI::Range(std::uint64_t{0}, std::uint64_t{100'000}));
+  app.add_option("--slow", slow, "slowloris clients in the slowloris phase")
+      ->check(CLI::Range(std::uint64_t{0}, std::uint64_t{100'000}));
+  app.add_option("--flooders", flooders, "threads posting forged transactions in the flood phase")
+      ->check(CLI::Range(std::uint64_t{0}, std::uint64_t{256}));
+  CLI11_PARSE(app, argc, argv);
   rlimit files{};
   ::getrlimit(RLIMIT_NOFILE, &files);
   files.rlim_cur = files.rlim_max;
