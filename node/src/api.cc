@@ -101,6 +101,12 @@ HttpResponse StorageError(const proto::Error& error) {
   return JsonError(500, "io", "the node's storage failed to answer; its operator can see why in the node's log");
 }
 
+// Logs the error of each read that failed, for an answer that says only "incomplete".
+template <class... Results>
+void LogStorageErrors(const Results&... results) {
+  ((results ? void() : spdlog::error("storage: {}", proto::ToString(results.error()))), ...);
+}
+
 }  // namespace
 
 ApiContext::ApiContext(ApiContext&& other) noexcept
@@ -258,6 +264,7 @@ tl::expected<json, HttpResponse> InclusionProof(ApiContext& context, const Hash3
   proto::Result<std::vector<Hash32>> ids = context.ledger->TxIdsAt(where.height);
   if (!block || !certificate || !ids || !block->has_value() || !certificate->has_value() ||
       ids->size() != (*block)->txs.size() || where.index >= ids->size() || (*ids)[where.index] != id) {
+    LogStorageErrors(block, certificate, ids);
     return tl::unexpected(
         JsonError(500, "io", "the ledger's records of block " + std::to_string(where.height) + " are incomplete"));
   }
@@ -330,6 +337,7 @@ tl::expected<BlockMessage, HttpResponse> CommittedBlock(ApiContext& context, std
   }
   proto::Result<std::optional<proto::CommitCertificate>> certificate = context.ledger->CertificateAt(*height);
   if (!certificate || !certificate->has_value()) {
+    LogStorageErrors(certificate);
     return tl::unexpected(
         JsonError(500, "io", "the ledger's records of block " + std::to_string(*height) + " are incomplete"));
   }
@@ -344,6 +352,7 @@ HttpResponse BlockAt(ApiContext& context, std::string_view height_text) {
   proto::Result<std::vector<Hash32>> ids = context.ledger->TxIdsAt(height);
   proto::Result<Hash32> hash = proto::BlockHash(block.header);
   if (!ids || !hash || ids->size() != block.txs.size()) {
+    LogStorageErrors(ids, hash);
     return JsonError(500, "io", "the ledger's records of block " + std::to_string(height) + " are incomplete");
   }
   json txs = json::array();

@@ -75,11 +75,18 @@ constexpr std::string_view kDamagedAdvice =
 constexpr std::string_view kFreeSpaceAdvice =
     "Nothing committed is lost; free space (or move the data folder to a larger disk), then start civicd again";
 
-// What to do when the drive answers a read or a write with EIO.
+// What to do when the drive answers a write with EIO.
 constexpr std::string_view kDriveAdvice =
     ". The drive holding the data folder failed: nothing reported committed is lost, as each block is one synced "
     "write. Check the drive (the kernel log, its SMART status); once it works, or with the data folder copied to "
     "another, start civicd again";
+
+// ... and a read: what was written may be unreadable now.
+constexpr std::string_view kDriveReadAdvice =
+    ". The drive holding the data folder failed a read: what it holds may no longer be readable. Check the drive "
+    "(the kernel log, its SMART status). If the ledger cannot be read back whole, restore the data folder from a copy, "
+    "or start with an empty one on a working drive to sync the chain from peers (a validator then signs only once it "
+    "has caught up; node/P2P.md)";
 
 tl::unexpected<proto::Error> IoError(const std::string& what, const rocksdb::Status& status) {
   std::string advice;
@@ -88,7 +95,8 @@ tl::unexpected<proto::Error> IoError(const std::string& what, const rocksdb::Sta
   } else if (status.IsNoSpace()) {
     advice = ". The disk is full. " + std::string(kFreeSpaceAdvice);
   } else if (status.IsIOError() && status.ToString().find("Input/output error") != std::string::npos) {
-    advice = kDriveAdvice;  // EIO only: not for a lock held, a permission, or a limit on open files
+    // EIO only: not for a lock held, a permission, or a limit on open files.
+    advice = what.starts_with("writing") ? kDriveAdvice : kDriveReadAdvice;
   }
   return Fail(ErrorCode::kIo, what + ": " + status.ToString() + advice);
 }
@@ -108,11 +116,11 @@ Bytes EncodeTip(const Tip& tip, const StateCommitment& commitment) {
 }
 
 // A read of the contract state failed (the drive, most likely). "Absent" would be a lie, and
-// a view has no other answer: stop the process at once, from whichever thread read, saying
-// why (as civicd's main does for a halt). Nothing committed is lost: each block is one synced
+// a view has no other answer: stop the process at once, from whichever thread read (civicd,
+// or the wallet's audit), saying why. Stopping here writes nothing: each block was one synced
 // write, as the crash tests show for a kill -9.
 [[noreturn]] void StopOnStateReadError(const rocksdb::Status& status) {
-  spdlog::critical("civicd halted: {}", proto::ToString(IoError("reading the contract state", status).value()));
+  spdlog::critical("stopped at once: {}", proto::ToString(IoError("reading the contract state", status).value()));
   spdlog::default_logger()->flush();
   std::_Exit(1);
 }

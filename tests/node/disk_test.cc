@@ -262,7 +262,7 @@ TEST(DiskFaults, ADriveThatFailsReadsStopsTheNodeSayingSoAndNeverAnswersWrong) {
   // A history in table files: registrations committed, then a restart (RocksDB writes what its
   // log held to a table file when it opens).
   std::set<std::string> confirmed;
-  std::uint32_t residents = 0;
+  std::vector<std::uint32_t> residents;
   for (int run = 0; run < 2; ++run) {
     const std::size_t offset = testing::ReadFile(files.log).size();
     CivicdProcess node({"run", "--config", files.config.string()}, files.log);
@@ -275,9 +275,8 @@ TEST(DiskFaults, ADriveThatFailsReadsStopsTheNodeSayingSoAndNeverAnswersWrong) {
       }
       traffic.Stop();
       confirmed = traffic.confirmed();
-      // Those in flight when the traffic stopped may not have committed: leave the last 100.
-      residents = traffic.next_resident() - 1 - 100;
       ASSERT_GE(confirmed.size(), 400u);
+      residents = traffic.confirmed_residents();
     }
     node.Signal(SIGTERM);
     ASSERT_EQ(node.Wait(), 0) << testing::ReadFile(files.log);
@@ -337,7 +336,8 @@ TEST(DiskFaults, ADriveThatFailsReadsStopsTheNodeSayingSoAndNeverAnswersWrong) {
       ASSERT_TRUE(check(reply, "transaction " + id)) << "the node stopped on reads of transactions";
     }
     EXPECT_GE(errors, 1u) << "no read of a transaction reached the drive";
-    for (std::uint32_t n = 1; n <= residents && node.running(); ++n) {
+    for (const std::uint32_t n : residents) {
+      if (!node.running()) break;
       const std::string resident = proto::ToHex(network.resident(n).public_key());
       if (!check(Http(port, "GET", "/v1/residents/" + resident), "resident " + resident)) break;
     }
@@ -347,8 +347,10 @@ TEST(DiskFaults, ADriveThatFailsReadsStopsTheNodeSayingSoAndNeverAnswersWrong) {
     ASSERT_TRUE(exit.has_value()) << "civicd kept running while every read of its table files failed; log:\n" << log;
     EXPECT_EQ(*exit, 1) << "a clean stop, not a crash; log:\n" << log;
     EXPECT_NE(log.find("storage: io: reading txindex"), std::string::npos) << "the log names the error; log:\n" << log;
-    EXPECT_NE(log.find("civicd halted: io: reading the contract state"), std::string::npos) << log;
-    EXPECT_NE(log.find("Check the drive"), std::string::npos) << log;
+    const std::size_t stopped = log.find("stopped at once: io: reading the contract state");
+    ASSERT_NE(stopped, std::string::npos) << log;
+    EXPECT_NE(log.find("failed a read", stopped), std::string::npos) << log;
+    EXPECT_NE(log.find("Check the drive", stopped), std::string::npos) << log;
   }
   std::filesystem::remove(trigger);
   ExpectIntactAndGoingOn(network, files, confirmed, 900'000);

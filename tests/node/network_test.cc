@@ -131,7 +131,8 @@ class Cluster {
   }
 
   // Waits until node i's tip reaches `height`. A failure says where the node stopped, with
-  // the end of its log: the test folder is gone by the time anyone reads a CI report.
+  // the end of its log and of the others': the test folder is gone by the time anyone reads a
+  // CI report.
   ::testing::AssertionResult WaitForHeight(std::size_t i, std::uint64_t height,
                                            std::chrono::seconds timeout = std::chrono::seconds(60)) {
     const auto deadline = Clock::now() + timeout;
@@ -141,10 +142,19 @@ class Cluster {
       if (seen >= height) return ::testing::AssertionSuccess();
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
-    return ::testing::AssertionFailure() << nodes_[i].name << " (" << (running(i) ? "running" : "not running")
+    ::testing::AssertionResult failure = ::testing::AssertionFailure()
+                                         << nodes_[i].name << " (" << (running(i) ? "running" : "not running")
                                          << ") is at height " << seen << ", not " << height << ", after "
                                          << timeout.count() << " s; the end of its log:\n"
                                          << LogTail(log(i));
+    // A node that does not go on usually waits for the others: the end of each of their logs
+    // too (read from the files: a paused node would not answer).
+    for (std::size_t j = 0; j < size(); ++j) {
+      if (j == i) continue;
+      failure << "\nthe end of " << nodes_[j].name << "'s log (" << (running(j) ? "running" : "not running")
+              << "):\n" << LogTail(log(j), 15);
+    }
+    return failure;
   }
 
   // Every node (of the first `nodes`) holds the same block (hash and header, app hash

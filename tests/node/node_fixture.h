@@ -442,6 +442,11 @@ class Traffic {
   std::uint64_t committed_height() const { return committed_height_.load(); }
   // The resident numbers used so far are below this (once stopped).
   std::uint32_t next_resident() const { return next_; }
+  // The resident numbers whose registration was reported committed, in that order.
+  std::vector<std::uint32_t> confirmed_residents() const {
+    std::lock_guard lock(mutex_);
+    return confirmed_residents_;
+  }
 
  private:
   void Run() {
@@ -450,9 +455,10 @@ class Traffic {
       nlohmann::json txs = nlohmann::json::array();
       std::vector<std::string> ids;
       for (int i = 0; i < 20; ++i) {
-        const proto::Tx tx = network_.Register(next_++);
+        const proto::Tx tx = network_.Register(next_);
         txs.push_back(TxHex(tx));
         ids.push_back(TxIdHex(tx));
+        resident_of_[ids.back()] = next_++;
       }
       const HttpReply reply = Http(port_, "POST", "/v1/txs/batch", nlohmann::json{{"txs", txs}}.dump());
       if (reply.status == 200) pending.insert(pending.end(), ids.begin(), ids.end());
@@ -464,6 +470,7 @@ class Traffic {
         if (answer.status == 200 && status.value("status", "") == "committed") {
           std::lock_guard lock(mutex_);
           confirmed_.insert(id);
+          confirmed_residents_.push_back(resident_of_.at(id));
           const std::uint64_t at = status["height"];
           if (at > committed_height_.load()) committed_height_.store(at);
         } else {
@@ -481,6 +488,8 @@ class Traffic {
   std::atomic<bool> stop_{false};
   mutable std::mutex mutex_;
   std::set<std::string> confirmed_;
+  std::map<std::string, std::uint32_t> resident_of_;  // the traffic thread only
+  std::vector<std::uint32_t> confirmed_residents_;
   std::atomic<std::uint64_t> committed_height_{0};
 };
 
