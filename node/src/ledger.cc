@@ -88,14 +88,19 @@ constexpr std::string_view kDriveReadAdvice =
     "or start with an empty one on a working drive to sync the chain from peers (a validator then signs only once it "
     "has caught up; node/P2P.md)";
 
+// Whether RocksDB's error is the drive's EIO (not a lock held, a permission, or a limit on open
+// files, which are IOErrors too).
+bool IsDriveError(const rocksdb::Status& status) {
+  return status.IsIOError() && status.ToString().find("Input/output error") != std::string::npos;
+}
+
 tl::unexpected<proto::Error> IoError(const std::string& what, const rocksdb::Status& status) {
   std::string advice;
   if (status.IsCorruption()) {
     advice = kDamagedAdvice;
   } else if (status.IsNoSpace()) {
     advice = ". The disk is full. " + std::string(kFreeSpaceAdvice);
-  } else if (status.IsIOError() && status.ToString().find("Input/output error") != std::string::npos) {
-    // EIO only: not for a lock held, a permission, or a limit on open files.
+  } else if (IsDriveError(status)) {
     advice = what.starts_with("writing") ? kDriveAdvice : kDriveReadAdvice;
   }
   return Fail(ErrorCode::kIo, what + ": " + status.ToString() + advice);
@@ -320,9 +325,10 @@ proto::Result<std::unique_ptr<Ledger>> Ledger::Open(const std::filesystem::path&
       impl->read_only ? rocksdb::DB::OpenForReadOnly(options, dir.string(), descriptors, &handles, &raw)
                       : rocksdb::DB::Open(options, dir.string(), descriptors, &handles, &raw);
   if (!status.ok()) {
-    const bool eio = status.ToString().find("Input/output error") != std::string::npos;  // (the advice says)
+    // (For the drive's EIO, IoError's advice says what to do.)
     return IoError("opening the ledger in " + dir.string() +
-                       (status.IsIOError() && !eio ? " (is another civicd running on it, or the disk full?)" : ""),
+                       (status.IsIOError() && !IsDriveError(status) ? " (is another civicd running on it, or the disk full?)"
+                                                                   : ""),
                    status);
   }
   impl->db.reset(raw);

@@ -45,7 +45,6 @@ constexpr std::size_t kWriteBatchBytes = 1024 * 1024;
 constexpr std::chrono::seconds kStableConnection{10};
 constexpr std::chrono::milliseconds kWatchdogTick{250};
 
-std::string ShortKey(const Key& key) { return proto::ToHex(key).substr(0, 12); }
 
 std::string Endpoint(const tcp::socket& socket) {
   error_code ec;

@@ -17,8 +17,6 @@ constexpr std::size_t kEphemeralAt = kGenesisAt + 32;
 constexpr std::size_t kKeyAt = kEphemeralAt + crypto_kx_PUBLICKEYBYTES;
 static_assert(kKeyAt + 32 == kHelloBytes);
 
-std::string ShortKey(const Key& key) { return proto::ToHex(key).substr(0, 12); }
-
 tl::unexpected<proto::Error> Refuse(std::string message) {
   return proto::Fail(proto::ErrorCode::kInvalidArgument, std::move(message));
 }
@@ -29,6 +27,8 @@ std::array<std::uint8_t, kFramePrefixBytes> LengthBytes(std::uint32_t length) {
 }
 
 }  // namespace
+
+std::string ShortKey(const Key& key) { return proto::ToHex(key).substr(0, 12); }
 
 SecureChannel::~SecureChannel() {
   sodium_memzero(&tx_, sizeof tx_);

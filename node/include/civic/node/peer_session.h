@@ -18,6 +18,7 @@
 #include <memory>
 #include <optional>
 #include <set>
+#include <string>
 
 #include "civic/proto/bytes.h"
 #include "civic/proto/chain.h"
@@ -63,6 +64,9 @@ class SecureChannel {
   bool can_send_ = false;  // tx_ holds a session key
   bool can_read_ = false;  // rx_ holds a session key, and no frame has failed
 };
+
+// A peer's key as the log and the handshake's refusals name it: its first 12 hex digits.
+std::string ShortKey(const proto::Ed25519PublicKey& key);
 
 struct HandshakeIdentity {
   proto::ChainId chain_id;
