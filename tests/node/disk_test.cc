@@ -52,11 +52,23 @@ class SmallDisk {
   bool mounted() const { return mounted_; }
   const std::string& error() const { return error_; }
 
-  // Takes every free byte with one file; returns how many.
-  std::uint64_t Fill() {
+  // Takes the free space with one file, all but `leave` bytes of it (0: every byte, down to
+  // the last, written in ever smaller pieces); returns how many it took. What it leaves is
+  // taken at once (one fallocate), so a node sees the disk go from roomy to short, never a
+  // state in between where its check of the free space passes and the next write cannot fit.
+  std::uint64_t Fill(std::uint64_t leave = 0) {
     const int fd = ::open((path_ / "filler").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
     if (fd < 0) return 0;
     std::uint64_t total = 0;
+    if (leave > 0) {
+      std::error_code error;
+      const std::uintmax_t available = std::filesystem::space(path_, error).available;
+      if (!error && available > leave && ::fallocate(fd, 0, 0, static_cast<off_t>(available - leave)) == 0) {
+        total = available - leave;
+      }
+      ::close(fd);
+      return total;
+    }
     const std::string chunk(64 * 1024, 'f');
     for (std::size_t size = chunk.size(); size > 0; size /= 2) {
       for (;;) {
@@ -131,11 +143,13 @@ void ExpectIntactAndGoingOn(testing::TestNetwork& network, const testing::NodeFi
   testing::ExpectLedgerHolds(files.dir / "data", network.genesis, confirmed);
 }
 
-std::function<std::string()> FillTheDisk(SmallDisk& disk) {
-  return [&disk] {
-    const std::uint64_t filled = disk.Fill();
+// Fills `disk`, leaving `leave` bytes free (0: none).
+std::function<std::string()> FillTheDisk(SmallDisk& disk, std::uint64_t leave = 0) {
+  return [&disk, leave] {
+    const std::uint64_t filled = disk.Fill(leave);
     EXPECT_GT(filled, 0u);
-    return "disk full: " + std::to_string(filled / 1024) + " KiB of filler";
+    return "disk filled: " + std::to_string(filled / 1024) + " KiB of filler, " + std::to_string(leave / 1024) +
+           " KiB left free";
   };
 }
 
@@ -152,11 +166,14 @@ TEST(DiskFaults, ANodeWhoseDiskFillsUpStopsSayingSoAndRestartsWithEverythingItCo
   ASSERT_TRUE(disk.mounted()) << "cannot mount a tmpfs: " << disk.error();
   std::set<std::string> confirmed;
 
-  // With a floor of 8 MiB: a clean stop, with the reason.
+  // With a floor of 8 MiB: a clean stop, with the reason. The fill leaves 2 MiB free, below
+  // the floor: a disk filled to its last byte could run out between the node's check of the
+  // floor and its next write, and the node then stops on RocksDB's error instead (the case
+  // without a floor, below).
   SetFloor(files, 8);
   {
     const std::size_t offset = testing::ReadFile(files.log).size();
-    auto [exit, committed] = RunUntilAFaultStopsIt(network, files, 1, FillTheDisk(disk));
+    auto [exit, committed] = RunUntilAFaultStopsIt(network, files, 1, FillTheDisk(disk, 2 * 1024 * 1024));
     const std::string log = testing::ReadFile(files.log).substr(offset);
     ASSERT_TRUE(exit.has_value()) << "civicd kept running on a full disk; log:\n" << log;
     EXPECT_EQ(*exit, 1) << log;
