@@ -185,13 +185,21 @@ proto::Result<Actions> Engine::OnCertificate(const std::vector<proto::Vote>& vot
   if (votes.front().body.height != height()) return out;
   for (const proto::Vote& vote : votes) {
     if (vote.body.height != height()) return Fail(ErrorCode::kInvalidArgument, "certificate mixes heights");
-    // No cap on future rounds here: votes count only if together they carry 2f+1.
+    // No cap on future rounds here: votes count only if together they carry 2f+1. A vote
+    // kept here was checked when it came (a certificate sent again costs lookups).
+    if (driver_.state().keeper.Holds(vote)) continue;
     if (proto::Result<void> ok = CheckSigned(vote, driver_.state().keeper.validators()); !ok) {
       return tl::unexpected(ok.error());
     }
   }
   Run(CertificateInput{votes}, out);
   return out;
+}
+
+std::optional<std::vector<proto::Vote>> Engine::ValidPolka() const {
+  const RoundState& state = driver_.state().round;
+  if (state.valid_round == kNilRound || !state.valid_value) return std::nullopt;
+  return driver_.state().keeper.CertificateFor(Threshold{ThresholdKind::kPolkaValue, state.valid_round, *state.valid_value});
 }
 
 Actions Engine::OnTimeout(const TimeoutEvent& timeout) {

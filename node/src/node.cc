@@ -273,7 +273,7 @@ class NodeImpl final : public Node {
     // A peer's status too: a validator that has just started waits for its peers' tips.
     const bool urgent = worker || std::holds_alternative<ProposalMessage>(message) ||
                         std::holds_alternative<VoteMessage>(message) || std::holds_alternative<BlockMessage>(message) ||
-                        std::holds_alternative<StatusMessage>(message);
+                        std::holds_alternative<StatusMessage>(message) || std::holds_alternative<PolkaMessage>(message);
     const std::uint64_t queued = backlog.load();
     if (queued + bytes > bound || (!urgent && queued + bytes > bound / 2)) return;  // resent or retried later
     if (!worker && !TakeForCore(peer, bytes)) return;
@@ -410,6 +410,8 @@ class NodeImpl final : public Node {
       OnProposalMessage(peer, std::move(*proposal));
     } else if (auto* vote = std::get_if<VoteMessage>(&message)) {
       if (engine_) Feed(consensus::VoteEvent{vote->vote}, &peer);
+    } else if (auto* polka = std::get_if<PolkaMessage>(&message)) {
+      if (engine_) Feed(consensus::CertificateEvent{std::move(polka->votes)}, &peer);
     } else if (auto* block = std::get_if<BlockMessage>(&message)) {
       OnBlockMessage(peer, std::move(*block));
     }
@@ -535,6 +537,7 @@ class NodeImpl final : public Node {
     if (network_ && ++status_ticks_ % kStatusEveryTicks == 0) {
       const Tip tip = ledger_->tip();
       network_->Broadcast(MakeFrame(StatusMessage{tip.height, tip.block_hash}), Lane::kConsensus);
+      SendOwnIfStalled();
     }
     sync_timer_.expires_after(kSyncTick);
     sync_timer_.async_wait([this](const boost::system::error_code& error) {
@@ -655,6 +658,11 @@ class NodeImpl final : public Node {
     const auto block = prepared_.find(proposal.body.block_hash);
     if (block == prepared_.end()) return;
     own_proposal_ = MakeFrame(ProposalMessage{proposal, block->second.block});
+    // A value proposed again (line 16) goes with the polka that makes it acceptable (line
+    // 28) to a validator that missed some of its prevotes.
+    if (proposal.body.valid_round) {
+      if (Frame polka = ValidPolkaFrame()) network_->Broadcast(std::move(polka), Lane::kConsensus);
+    }
     network_->Broadcast(own_proposal_, Lane::kConsensus);
 #ifdef CIVIC_BYZANTINE_TEST
     EquivocateProposal(proposal, block->second.block);
@@ -731,6 +739,26 @@ class NodeImpl final : public Node {
     });
   }
 
+  // Tendermint goes on only if every vote reaches every honest validator in the end, but a
+  // vote can be lost on the way: to a peer that was away (cut off, restarting, catching up
+  // with no engine yet, or heights behind) or in a queue that was full. And a step waiting
+  // for votes has no timer, so no timeout sends them again: validators in different rounds of
+  // a height, none of them with two thirds in its own, would each wait for ever. So a height
+  // and round unchanged since the last status (2 s ago) sends this node's proposal, votes and
+  // valid polka again: a peer in an earlier round then skips to ours (more than a third in
+  // it), and one that missed the polka can take the value the others are locked on.
+  void SendOwnIfStalled() {
+    if (!engine_) return;
+    const std::pair<consensus::Height, consensus::Round> now{engine_->height(), engine_->round()};
+    if (now == last_status_point_ && (own_proposal_ || !own_votes_.empty() || engine_->ValidPolka())) {
+      spdlog::info("consensus at height {} round {} for 2 s or more: sending this validator's proposal and votes "
+                   "again (with the polka behind its valid value, if any)",
+                   now.first, now.second);
+      SendOwn(std::nullopt);
+    }
+    last_status_point_ = now;
+  }
+
   // This height's own proposal and latest votes again, to `peer` or (nullopt) to every peer.
   void SendOwn(const std::optional<proto::Ed25519PublicKey>& peer) {
     if (!network_) return;
@@ -741,8 +769,16 @@ class NodeImpl final : public Node {
         network_->Broadcast(frame, Lane::kConsensus);
       }
     };
+    if (Frame polka = ValidPolkaFrame()) send(polka);
     if (own_proposal_) send(own_proposal_);
     for (const Frame& vote : own_votes_) send(vote);
+  }
+
+  // The prevotes behind this validator's valid value (consensus::Engine::ValidPolka), or none.
+  Frame ValidPolkaFrame() const {
+    if (!engine_) return nullptr;
+    std::optional<std::vector<proto::Vote>> polka = engine_->ValidPolka();
+    return polka ? MakeFrame(PolkaMessage{std::move(*polka)}) : nullptr;
   }
 
   consensus::Event Propose(consensus::Height height, consensus::Round round) {
@@ -1151,6 +1187,7 @@ class NodeImpl final : public Node {
   Clock::time_point started_at_ = Clock::now();
   Clock::time_point last_progress_ = Clock::now();  // the last block committed here (or the start)
   std::uint64_t status_ticks_ = 0;
+  std::pair<consensus::Height, consensus::Round> last_status_point_{0, 0};  // the engine's, at the last status
   bool signing_stopped_ = false;                // suspended for good (the key signs elsewhere)
   std::mutex signing_suspended_mutex_;
   std::string signing_suspended_;  // why the engine signs nothing, empty while it signs

@@ -28,6 +28,7 @@ std::string_view WireKindName(WireKind kind) {
     case WireKind::kTxs: return "txs";
     case WireKind::kBlockRequest: return "block-request";
     case WireKind::kBlock: return "block";
+    case WireKind::kPolka: return "polka";
   }
   return "unknown";
 }
@@ -53,6 +54,7 @@ proto::Result<WireMessage> DecodeWire(proto::ByteView frame) {
     case WireKind::kTxs: return DecodeAs<TxsMessage>(payload);
     case WireKind::kBlockRequest: return DecodeAs<BlockRequestMessage>(payload);
     case WireKind::kBlock: return DecodeAs<BlockMessage>(payload);
+    case WireKind::kPolka: return DecodeAs<PolkaMessage>(payload);
   }
   return proto::Fail(proto::ErrorCode::kUnknownKind,
                      "peer message kind " + std::to_string(frame[0]) + " is not one this build speaks");
@@ -66,3 +68,4 @@ CIVIC_CODEC_INSTANTIATE(civic::node::VoteMessage)
 CIVIC_CODEC_INSTANTIATE(civic::node::TxsMessage)
 CIVIC_CODEC_INSTANTIATE(civic::node::BlockRequestMessage)
 CIVIC_CODEC_INSTANTIATE(civic::node::BlockMessage)
+CIVIC_CODEC_INSTANTIATE(civic::node::PolkaMessage)

@@ -404,6 +404,80 @@ TEST(Engine, MessagesOfTheNextHeightWaitUntilWeGetThere) {
   EXPECT_TRUE(asked_to_validate);
 }
 
+// Whether `actions` hold this engine's prevote for `value` in `round`.
+bool PrevotesFor(const Actions& actions, Round round, const ValueId& value) {
+  return std::any_of(actions.begin(), actions.end(), [&](const Action& action) {
+    const auto* vote = std::get_if<BroadcastVote>(&action);
+    return vote != nullptr && vote->vote.body.type == VoteType::kPrevote && Round{vote->vote.body.round} == round &&
+           vote->vote.body.block_hash == value;
+  });
+}
+
+// Three validators saw a polka for block B in round 1 and locked on it; the fourth was away.
+// In round 2 B is proposed again with valid round 1 (line 16), and the locked ones prevote
+// it (line 28), but the fourth cannot without that polka: with a fourth validator stopped,
+// nothing could be decided (a process test found this: Network.AValidatorBackFromAway...).
+// A locked validator has the polka (ValidPolka) and the node sends it as a certificate; with
+// it, the fourth prevotes B.
+TEST(Engine, AValidatorThatMissedAPolkaTakesTheValueProposedAgainOnceItArrives) {
+  Validators v = MakeValidators({1, 1, 1, 1});     // signs the others' messages here
+  Validators own = MakeValidators({1, 1, 1, 1});   // the same keys, for the two engines
+  const WeightedRoundRobin proposers(v.set, 1);
+  const std::size_t p1 = v.IndexOf(proposers.Proposer(1, 1));
+  const std::size_t p2 = v.IndexOf(proposers.Proposer(1, 2));
+  std::size_t away = 0;
+  while (away == p1 || away == p2) ++away;
+  std::size_t seen = 0;  // a locked validator with an engine here: not the away one, not p1
+  while (seen == away || seen == p1) ++seen;
+  std::size_t third = 0;
+  while (third == away || third == p1 || third == seen) ++third;
+  const ValueId b = Block("B");
+
+  Engine locked(EngineConfig{TestChain(), TimeoutConfig{}}, std::move(own.keys[seen]), ValidatorSchedule(1, v.set),
+                1, std::nullopt);
+  ASSERT_TRUE(locked.Step(StartEvent{}).has_value());
+  EXPECT_FALSE(locked.ValidPolka().has_value()) << "no polka yet";
+  // Two prevotes of round 1 for B (more than a third): on to round 1; p1's proposal; B is valid.
+  ASSERT_TRUE(locked.Step(VoteEvent{MakeVote(v, p1, VoteType::kPrevote, 1, 1, b)}).has_value());
+  ASSERT_TRUE(locked.Step(VoteEvent{MakeVote(v, third, VoteType::kPrevote, 1, 1, b)}).has_value());
+  ASSERT_EQ(locked.round(), 1);
+  ASSERT_TRUE(locked.Step(ProposalEvent{MakeProposal(v, p1, 1, 1, b)}).has_value());
+  const Actions validated = locked.Step(ValidationEvent{1, b, Validity::kValid}).value();
+  EXPECT_TRUE(PrevotesFor(validated, 1, b));
+  ASSERT_EQ(locked.driver().state().round.locked_round, 1) << "three prevotes for B: locked";
+  const std::optional<std::vector<proto::Vote>> polka = locked.ValidPolka();
+  ASSERT_TRUE(polka.has_value());
+  EXPECT_EQ(polka->size(), 3u);
+  for (const proto::Vote& vote : *polka) {
+    EXPECT_EQ(vote.body.type, VoteType::kPrevote);
+    EXPECT_EQ(Round{vote.body.round}, 1);
+    EXPECT_EQ(vote.body.block_hash, b);
+  }
+
+  // The one that was away: round 2's prevotes for B bring it to round 2, where p2 proposes B
+  // again with valid round 1. Without the polka it does not prevote B.
+  Engine back(EngineConfig{TestChain(), TimeoutConfig{}}, std::move(own.keys[away]), ValidatorSchedule(1, v.set), 1,
+              std::nullopt);
+  ASSERT_TRUE(back.Step(StartEvent{}).has_value());
+  ASSERT_TRUE(back.Step(VoteEvent{MakeVote(v, p1, VoteType::kPrevote, 1, 2, b)}).has_value());
+  ASSERT_TRUE(back.Step(VoteEvent{MakeVote(v, seen, VoteType::kPrevote, 1, 2, b)}).has_value());
+  ASSERT_EQ(back.round(), 2);
+  Actions before = back.Step(ProposalEvent{MakeProposal(v, p2, 1, 2, b, /*valid_round=*/1)}).value();
+  if (std::any_of(before.begin(), before.end(), [](const Action& a) { return std::holds_alternative<RequestValidation>(a); })) {
+    const Actions more = back.Step(ValidationEvent{1, b, Validity::kValid}).value();
+    before.insert(before.end(), more.begin(), more.end());
+  }
+  EXPECT_FALSE(PrevotesFor(before, 2, b)) << "line 28 needs the polka of round 1";
+  // The polka arrives: it prevotes B, and the same certificate again changes nothing.
+  const Actions after = back.Step(CertificateEvent{*polka}).value();
+  EXPECT_TRUE(PrevotesFor(after, 2, b));
+  EXPECT_FALSE(PrevotesFor(back.Step(CertificateEvent{*polka}).value(), 2, b));
+  // A polka whose votes were tampered with is refused.
+  std::vector<proto::Vote> forged = *polka;
+  forged[0].signature.bytes[0] ^= 0x01;
+  EXPECT_FALSE(back.Step(CertificateEvent{forged}).has_value());
+}
+
 TEST(Engine, ABlockFromSyncMovesTheEngineOnWithoutADecisionOfItsOwn) {
   Single s;
   ASSERT_TRUE(s.engine.Step(StartEvent{}).has_value());

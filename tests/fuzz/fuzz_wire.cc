@@ -30,6 +30,8 @@ void Use(const node::WireMessage& message) {
     (void)proto::VerifyVote(FuzzChain(), vote->vote);
   } else if (const auto* txs = std::get_if<node::TxsMessage>(&message)) {
     for (const node::TxBytes& tx : txs->txs) (void)proto::Decode<proto::Tx>(tx.bytes);
+  } else if (const auto* polka = std::get_if<node::PolkaMessage>(&message)) {
+    for (const proto::Vote& prevote : polka->votes) (void)proto::VerifyVote(FuzzChain(), prevote);
   } else if (const auto* block = std::get_if<node::BlockMessage>(&message)) {
     (void)proto::BlockHash(block->block.header);
     proto::ValidatorSet set;

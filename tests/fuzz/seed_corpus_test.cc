@@ -56,6 +56,12 @@ std::map<std::string, std::map<std::string, Bytes>> ExpectedSeeds() {
   Vote vote_b = testing::SamplePrecommit(validators, 0, Sha256(AsBytes("b")));
   if (!(vote_a.body.block_hash < vote_b.body.block_hash)) std::swap(vote_a, vote_b);
   const consensus::VoteEquivocation vote_equivocation{vote_a, vote_b};
+  std::vector<Vote> polka;  // prevotes of validators 1-3 for the sample block: 3 of 4
+  for (std::size_t who = 1; who <= 3; ++who) {
+    VoteBody prevote = testing::SamplePrecommit(validators, who, BlockHash(testing::SampleHeader()).value()).body;
+    prevote.type = VoteType::kPrevote;
+    polka.push_back(SignVote(chain, prevote, validators.keys[who]).value());
+  }
   const consensus::LastSigned last_signed{consensus::kLastSignedVersion, 12, 2, consensus::SignedStep::kProposal,
                                           consensus::ProposalSigningDigest(chain, proposal.body).value()};
   const ValidatorChange change{1, validators.set, "office 5 joins", 900};
@@ -96,7 +102,8 @@ std::map<std::string, std::map<std::string, Bytes>> ExpectedSeeds() {
         {"block-request", node::EncodeWire(node::BlockRequestMessage{12}).value()},
         {"block", node::EncodeWire(node::BlockMessage{Block{testing::SampleHeader(), {tx}, {}},
                                                       testing::SampleCommit(validators, {1, 2, 3})})
-                      .value()}}},
+                      .value()},
+        {"polka", node::EncodeWire(node::PolkaMessage{polka}).value()}}},
       {"fuzz_decode_voteequivocation", {{"two-blocks", Encode(vote_equivocation).value()}}},
       {"fuzz_decode_proposalequivocation", {{"two-blocks", Encode(proposal_equivocation).value()}}},
       {"fuzz_decode_lastsigned", {{"proposal", Encode(last_signed).value()}}},

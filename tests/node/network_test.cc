@@ -99,8 +99,13 @@ class Cluster {
       env = {std::string("LD_PRELOAD=") + kFaketime, "FAKETIME=" + clock_offset, "FAKETIME_DONT_FAKE_MONOTONIC=1",
              "ASAN_OPTIONS=" + std::string(asan != nullptr ? asan : "") + ":verify_asan_link_order=0"};
     }
+    // CIVIC_DEBUG_LOG=1: the nodes log at level debug (what each proposes, what its engine drops).
+    const std::filesystem::path config = nodes_[i].dir / "civicd.toml";
+    if (std::getenv("CIVIC_DEBUG_LOG") != nullptr && ReadFile(config).find("[log]") == std::string::npos) {
+      WriteFile(config, ReadFile(config) + "\n[log]\nlevel = \"debug\"\n");
+    }
     processes_[i] = std::make_unique<CivicdProcess>(
-        std::vector<std::string>{"run", "--config", (nodes_[i].dir / "civicd.toml").string()}, log(i), binary, env);
+        std::vector<std::string>{"run", "--config", config.string()}, log(i), binary, env);
     EXPECT_EQ(WaitForPort(log(i), offset), http(i)) << nodes_[i].name;
   }
   void StartAll() {
@@ -379,6 +384,43 @@ TEST(Network, PartitionTwoAgainstTwoStopsCommitsAndHealsWithoutAFork) {
   load.Finish();
   EXPECT_EQ(load.Committed(), load.accepted()) << "a partition loses nothing";
   const std::uint64_t height = cluster.Height(0);
+  for (std::size_t i = 0; i < cluster.size(); ++i) EXPECT_TRUE(cluster.WaitForHeight(i, height)) << i;
+  cluster.ExpectAgreement();
+}
+
+// Tendermint's liveness needs every vote to reach every honest validator in the end; a
+// validator that was away when its peers voted (cut off, restarting, still catching up) never
+// got their votes of the round they are in. Here validator 2 is cut off until the other three
+// have moved to a later round of a height (one whose first proposer is validator 2); then
+// validator 0 stops (paused) and validator 2 comes back. The two left can go on only with
+// validator 2, which meets the height at its first round: they must send their votes again for
+// it to find them there, or the three wait for ever, each for votes it will never get.
+TEST(Network, AValidatorBackFromAwayJoinsTheRoundItsPeersAreIn) {
+  TestNetwork network;
+  Cluster cluster(network, 4, 0, /*proxied=*/true);
+  cluster.StartAll();
+  ASSERT_TRUE(cluster.WaitForHeight(0, 3));
+  cluster.SetPartition({2}, {0, 1, 3}, /*cut=*/true);
+  // The three go on; at the first height whose round 0 validator 2 should propose, they time
+  // out and move to round 1.
+  const auto deadline = Clock::now() + std::chrono::seconds(60);
+  json status;
+  while (Clock::now() < deadline) {
+    status = cluster.Status(1);
+    if (status.value("consensus_round", std::uint64_t{0}) >= 1) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_GE(status.value("consensus_round", std::uint64_t{0}), 1u) << "the three never changed round: " << status.dump();
+  cluster.Signal(0, SIGSTOP);
+  cluster.SetPartition({2}, {0, 1, 3}, /*cut=*/false);
+  const std::uint64_t at = status.value("height", std::uint64_t{0});
+  std::cout << "validator 0 paused and validator 2 back while validator 1 was at height " << at + 1 << " round "
+            << status.value("consensus_round", std::uint64_t{0}) << "\n";
+  // Validators 1, 2 and 3 hold three quarters of the power: blocks come again.
+  EXPECT_TRUE(cluster.WaitForHeight(1, at + 3, std::chrono::seconds(60)));
+  EXPECT_TRUE(cluster.WaitForHeight(2, at + 3, std::chrono::seconds(60)));
+  cluster.Signal(0, SIGCONT);
+  const std::uint64_t height = cluster.Height(1);
   for (std::size_t i = 0; i < cluster.size(); ++i) EXPECT_TRUE(cluster.WaitForHeight(i, height)) << i;
   cluster.ExpectAgreement();
 }

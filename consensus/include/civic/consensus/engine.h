@@ -177,6 +177,14 @@ class Engine {
   bool signing_suspended() const { return signer_.suspended(); }
   // True between Decide and the CommittedEvent that answers it.
   bool decided() const { return decided_; }
+  // The 2f+1 prevotes behind this engine's valid value (the polka of its valid round, line
+  // 36), or nullopt if it has none. A validator that missed some of them cannot take a
+  // proposal of that value with that valid round (line 28), which is what this validator
+  // proposes when its turn comes (line 16), nor what the others locked on proposes: without
+  // them, validators locked on a value and validators that never saw its polka can each wait
+  // for the other for ever. The node sends them as a certificate (CertificateEvent) with its
+  // own messages; the paper's gossip would have relayed them.
+  std::optional<std::vector<proto::Vote>> ValidPolka() const;
 
  private:
   using Message = std::variant<Proposal, proto::Vote>;

@@ -10,6 +10,8 @@
 //   Txs            transactions admitted to my mempool, as their submitters signed them
 //   BlockRequest   please send the committed block at this height
 //   Block          a committed block with its commit certificate (block sync)
+//   Polka          the 2f+1 prevotes behind the value a validator may propose again
+//                  (consensus::Engine::ValidPolka), sent with its own messages
 #pragma once
 
 #include <cstdint>
@@ -33,6 +35,7 @@ enum class WireKind : std::uint8_t {
   kTxs = 4,
   kBlockRequest = 5,
   kBlock = 6,
+  kPolka = 7,
 };
 
 struct StatusMessage {
@@ -122,7 +125,20 @@ struct BlockMessage {
   }
 };
 
-using WireMessage = std::variant<StatusMessage, ProposalMessage, VoteMessage, TxsMessage, BlockRequestMessage, BlockMessage>;
+// Prevotes of one height, round and block that together carry more than 2/3 of the power:
+// at most one a validator. The receiving engine checks that (CertificateEvent).
+struct PolkaMessage {
+  static constexpr std::uint32_t kEncodedBytesMax = 4 + proto::kValidatorsMax * proto::Vote::kEncodedBytesMax;
+  std::vector<proto::Vote> votes;
+  friend bool operator==(const PolkaMessage&, const PolkaMessage&) = default;
+  template <class Archive>
+  void serialize(Archive& ar) {
+    ar(proto::List(votes, proto::kValidatorsMax));
+  }
+};
+
+using WireMessage =
+    std::variant<StatusMessage, ProposalMessage, VoteMessage, TxsMessage, BlockRequestMessage, BlockMessage, PolkaMessage>;
 
 // The largest frame any message can need (a Proposal or Block message of the largest block).
 inline constexpr std::uint32_t kWireMessageBytesMax = 1 + ProposalMessage::kEncodedBytesMax;
