@@ -182,15 +182,39 @@ proto::Result<Actions> Engine::OnCertificate(const std::vector<proto::Vote>& vot
   if (votes.size() > proto::kValidatorsMax) {
     return Fail(ErrorCode::kTooLarge, "a certificate holds at most one vote per validator");
   }
-  if (votes.front().body.height != height()) return out;
+  const proto::VoteBody& first = votes.front().body;
+  if (first.height != height()) return out;
+  // First what costs nothing: one block (not nil), one height, round and vote type, one vote
+  // a validator of this height, more than two thirds of the power. A certificate that could
+  // not count costs no signature check.
+  const VoteKeeper& keeper = driver_.state().keeper;
+  if (!first.block_hash) return Fail(ErrorCode::kInvalidArgument, "a certificate is for a block, not for nil");
+  std::set<ValidatorId> senders;
+  Weight weight = 0;
   for (const proto::Vote& vote : votes) {
-    if (vote.body.height != height()) return Fail(ErrorCode::kInvalidArgument, "certificate mixes heights");
-    // No cap on future rounds here: votes count only if together they carry 2f+1. A vote
-    // kept here was checked when it came (a certificate sent again costs lookups).
-    if (driver_.state().keeper.Holds(vote)) continue;
-    if (proto::Result<void> ok = CheckSigned(vote, driver_.state().keeper.validators()); !ok) {
-      return tl::unexpected(ok.error());
+    const proto::VoteBody& body = vote.body;
+    if (body.height != first.height || body.round != first.round || body.type != first.type ||
+        body.block_hash != first.block_hash) {
+      return Fail(ErrorCode::kInvalidArgument, "a certificate's votes are not all of one height, round, type and block");
     }
+    const std::optional<Weight> of = keeper.WeightOf(body.validator);
+    if (!of) {
+      return Fail(ErrorCode::kInvalidArgument, "certificate vote from " + proto::ToHex(body.validator) +
+                                                   ", who is not a validator at height " + std::to_string(body.height));
+    }
+    if (!senders.insert(body.validator).second) {
+      return Fail(ErrorCode::kInvalidArgument, "a certificate holds two votes of validator " + proto::ToHex(body.validator));
+    }
+    weight += *of;
+  }
+  if (3 * weight <= 2 * keeper.total_weight()) {
+    return Fail(ErrorCode::kInvalidArgument, "a certificate's votes carry two thirds of the power or less");
+  }
+  // No cap on future rounds here: together the votes carry 2f+1. A vote kept here was checked
+  // when it came (a certificate sent again costs lookups).
+  for (const proto::Vote& vote : votes) {
+    if (keeper.Holds(vote)) continue;
+    if (proto::Result<void> ok = CheckSigned(vote, keeper.validators()); !ok) return tl::unexpected(ok.error());
   }
   Run(CertificateInput{votes}, out);
   return out;
@@ -198,8 +222,23 @@ proto::Result<Actions> Engine::OnCertificate(const std::vector<proto::Vote>& vot
 
 std::optional<std::vector<proto::Vote>> Engine::ValidPolka() const {
   const RoundState& state = driver_.state().round;
-  if (state.valid_round == kNilRound || !state.valid_value) return std::nullopt;
-  return driver_.state().keeper.CertificateFor(Threshold{ThresholdKind::kPolkaValue, state.valid_round, *state.valid_value});
+  if (decided_ || state.valid_round == kNilRound || !state.valid_value) return std::nullopt;
+  return Polka(state.valid_round, *state.valid_value);
+}
+
+std::vector<proto::Vote> Engine::VotesIn(Round round) const {
+  std::vector<proto::Vote> out;
+  const auto it = driver_.state().keeper.rounds().find(round);
+  if (decided_ || it == driver_.state().keeper.rounds().end()) return out;
+  for (const proto::VoteType type : {proto::VoteType::kPrevote, proto::VoteType::kPrecommit}) {
+    const std::vector<proto::Vote>& received = it->second.count(type).received;
+    out.insert(out.end(), received.begin(), received.end());
+  }
+  return out;
+}
+
+std::optional<std::vector<proto::Vote>> Engine::Polka(Round round, const ValueId& value) const {
+  return driver_.state().keeper.CertificateFor(Threshold{ThresholdKind::kPolkaValue, round, value});
 }
 
 Actions Engine::OnTimeout(const TimeoutEvent& timeout) {

@@ -159,12 +159,16 @@ Threshold VoteKeeper::ApplyCertificate(std::span<const proto::Vote> votes) {
       }
     }
   }
+  // A vote whose body is kept already is not kept again, whatever its signature: its signer
+  // can make any number of valid signatures of one body (a new nonce each), and each copy
+  // would otherwise count again, and sit twice in a commit built from them.
   for (const proto::Vote& vote : distinct) {
-    if (std::find(count.received.begin(), count.received.end(), vote) == count.received.end()) {
+    if (std::none_of(count.received.begin(), count.received.end(),
+                     [&](const proto::Vote& kept) { return kept.body == vote.body; })) {
       count.received.push_back(vote);
     }
   }
-  // Recount from everything received, each (validator, value) once.
+  // Recount from everything received: each (validator, value) is there once.
   count.value_weights.clear();
   count.counted.clear();
   for (const proto::Vote& vote : count.received) {

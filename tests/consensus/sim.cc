@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <array>
 #include <cstdio>
+#include <deque>
 #include <map>
 #include <random>
 #include <set>
@@ -66,6 +67,14 @@ struct Node {
   // stays within the fault model, unless the run is "heavy"), or always (scenarios).
   enum class CrashPlan : std::uint8_t { kNone, kIfWithinModel, kAlways } crash_after_persist = CrashPlan::kNone;
   std::size_t evidence = 0;
+  // Options::node_gossip: this height's own proposal and latest votes (lost in a crash), and
+  // where the engine was at the last look for a stall.
+  Height own_height = 0;
+  std::optional<Proposal> own_proposal;
+  std::deque<proto::Vote> own_votes;
+  std::pair<Height, Round> stall_mark{0, kNilRound};
+  std::uint64_t stall_tick = 0;
+  std::uint64_t stalled_looks = 0;
 
   bool honest() const { return behaviour == Behaviour::kHonest; }
 };
@@ -230,6 +239,9 @@ class SimulationImpl {
   void Broadcast(std::size_t from, const Message& message);
   void Gossip();
   std::vector<Message> GossipFor(const Node& a, const Node& b) const;
+  void KeepOwn(Node& n, Height height, const Message& message);
+  void SendOwn(const Node& a, std::optional<std::size_t> to, bool relay = false);
+  void SendOwnIfStalled(Node& a);
   SyncPayload SyncFor(const Node& a, Height height) const;
 
   void Chaos();
@@ -495,6 +507,12 @@ void SimulationImpl::Process(Item& item) {
   } else if (auto* local = std::get_if<Local>(&item)) {
     Node& n = nodes_[local->node];
     if (n.down || !n.engine || n.incarnation != local->incarnation) return;  // lost in a crash
+    // node.cc: a round of its own that times out sends its messages again first.
+    const auto* timeout = std::get_if<TimeoutEvent>(&local->event);
+    if (options_.node_gossip && timeout != nullptr && timeout->height == n.engine->height() &&
+        timeout->round == n.engine->round()) {
+      SendOwn(n, std::nullopt);
+    }
     StepEngine(n, local->event, /*from_network=*/false);
   } else {
     const Control& control = std::get<Control>(item);
@@ -643,6 +661,7 @@ void SimulationImpl::Execute(Node& n, const Actions& actions) {
       }
       RecordSigned(n, body.height, Round{body.round}, step, digest, body.block_hash);
       Broadcast(n.index, vote->vote);
+      if (options_.node_gossip) KeepOwn(n, body.height, vote->vote);
     } else if (const auto* proposal = std::get_if<BroadcastProposal>(&action)) {
       const ProposalBody& body = proposal->proposal.body;
       const proto::Hash32 digest = ProposalSigningDigest(chain_, body).value();
@@ -652,7 +671,13 @@ void SimulationImpl::Execute(Node& n, const Actions& actions) {
         return;
       }
       RecordSigned(n, body.height, Round{body.round}, SignedStep::kProposal, digest, body.block_hash);
+      if (options_.node_gossip && body.valid_round) {
+        if (std::optional<std::vector<proto::Vote>> polka = n.engine->Polka(Round{*body.valid_round}, body.block_hash)) {
+          Broadcast(n.index, CertificatePayload{std::move(*polka)});
+        }
+      }
       Broadcast(n.index, proposal->proposal);
+      if (options_.node_gossip) KeepOwn(n, body.height, proposal->proposal);
     } else if (const auto* decide = std::get_if<Decide>(&action)) {
       OnDecide(n, *decide);
     } else if (const auto* report = std::get_if<ReportEvidence>(&action)) {
@@ -862,6 +887,8 @@ void SimulationImpl::Crash(std::size_t i) {
   n.crash_after_persist = Node::CrashPlan::kNone;
   n.engine.reset();
   n.store.reset();
+  n.own_proposal.reset();
+  n.own_votes.clear();
   ++n.incarnation;
   ++stats_.crashes;
 }
@@ -884,6 +911,12 @@ void SimulationImpl::Restart(std::size_t i) {
   ++n.incarnation;
   Trace(NodeName(i) + " restarts at height " + std::to_string(committed + 1));
   StepEngine(n, StartEvent{}, /*from_network=*/false);
+  // node.cc: its peers connect again, and each sends it what it would send again.
+  if (options_.node_gossip) {
+    for (const Node& peer : nodes_) {
+      if (peer.index != i) SendOwn(peer, i, /*relay=*/true);
+    }
+  }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -927,6 +960,68 @@ void SimulationImpl::Gossip() {
       if (!messages.empty()) Send(a.index, b.index, std::move(messages));
     }
   }
+  if (options_.node_gossip) {
+    for (Node& a : nodes_) SendOwnIfStalled(a);
+  }
+}
+
+// node.cc keeps its own proposal and latest votes of the height it is deciding.
+void SimulationImpl::KeepOwn(Node& n, Height height, const Message& message) {
+  if (height != n.own_height) {
+    n.own_height = height;
+    n.own_proposal.reset();
+    n.own_votes.clear();
+  }
+  if (const auto* proposal = std::get_if<Proposal>(&message)) {
+    n.own_proposal = *proposal;
+    return;
+  }
+  n.own_votes.push_back(std::get<proto::Vote>(message));
+  if (n.own_votes.size() > kOwnVotesKept) n.own_votes.pop_front();
+}
+
+// What node.cc sends again (SendOwn): the polka behind its valid value, then its own
+// proposal and votes of the height, and (`relay`) every vote it holds of its round and the
+// one before; to one peer, or (nullopt) to all.
+void SimulationImpl::SendOwn(const Node& a, std::optional<std::size_t> to, bool relay) {
+  if (!a.honest() || a.down || !a.engine) return;
+  std::vector<Message> messages;
+  if (std::optional<std::vector<proto::Vote>> polka = a.engine->ValidPolka()) {
+    messages.push_back(CertificatePayload{std::move(*polka)});
+  }
+  if (a.own_height == a.engine->height()) {
+    if (a.own_proposal) messages.push_back(*a.own_proposal);
+    for (const proto::Vote& vote : a.own_votes) messages.push_back(vote);
+  }
+  if (relay) {
+    const ValidatorId& self = genesis_.validators[a.index].key;
+    for (Round round = std::max<Round>(a.engine->round() - 1, 0); round <= a.engine->round(); ++round) {
+      for (const proto::Vote& vote : a.engine->VotesIn(round)) {
+        if (vote.body.validator != self) messages.push_back(vote);
+      }
+    }
+  }
+  if (messages.empty()) return;
+  for (std::size_t b = 0; b < nodes_.size(); ++b) {
+    if (b != a.index && (!to || *to == b)) Send(a.index, b, messages);
+  }
+}
+
+// node.cc's SendOwnIfStalled: looks every kStallTicks; a height and round unchanged for 1, 2,
+// 4, 8 and 16 looks, then every 16, sends again; a decided height sends nothing.
+void SimulationImpl::SendOwnIfStalled(Node& a) {
+  if (!a.honest() || a.down || !a.engine || now_ < a.stall_tick + kStallTicks) return;
+  a.stall_tick = now_;
+  if (a.engine->decided()) return;
+  const std::pair<Height, Round> point{a.engine->height(), a.engine->round()};
+  if (point != a.stall_mark) {
+    a.stall_mark = point;
+    a.stalled_looks = 0;
+    return;
+  }
+  ++a.stalled_looks;
+  const bool power_of_two = (a.stalled_looks & (a.stalled_looks - 1)) == 0;
+  if (power_of_two || a.stalled_looks % kStalledLooksBetweenResendsMax == 0) SendOwn(a, std::nullopt, /*relay=*/true);
 }
 
 // What `a` would send `b` after learning b's state (Tendermint's peer state: the height,
@@ -940,7 +1035,7 @@ std::vector<Message> SimulationImpl::GossipFor(const Node& a, const Node& b) con
     out.push_back(SyncFor(a, eb.height()));
     return out;
   }
-  if (eb.height() != ea.height() || ea.decided()) return out;
+  if (options_.node_gossip || eb.height() != ea.height() || ea.decided()) return out;
   const DriverState& sa = ea.driver().state();
   const DriverState& sb = eb.driver().state();
   const Round from = std::max<Round>(0, eb.round() - kGossipRoundsBack);
@@ -1006,7 +1101,15 @@ void SimulationImpl::Cut(std::size_t a, std::size_t b) {
   ++stats_.cuts;
 }
 
-void SimulationImpl::Heal(std::size_t a, std::size_t b) { cut_[a][b] = cut_[b][a] = false; }
+void SimulationImpl::Heal(std::size_t a, std::size_t b) {
+  if (a == b || !cut_[a][b]) return;
+  cut_[a][b] = cut_[b][a] = false;
+  // node.cc: the connection comes back, and each side sends the other its own messages.
+  if (options_.node_gossip) {
+    SendOwn(nodes_[a], b, /*relay=*/true);
+    SendOwn(nodes_[b], a, /*relay=*/true);
+  }
+}
 
 // ---------------------------------------------------------------------------------------
 // Faults, then synchrony

@@ -83,7 +83,12 @@ inline constexpr std::size_t kGossipMessagesMax = 64;      // per packet
 // they last exchanged is skipped, except every kGossipRetryTicks (in case that was lost).
 inline constexpr Round kGossipRoundsBack = 1;
 inline constexpr std::uint64_t kGossipRetryTicks = 5'000;
-inline constexpr std::uint64_t kSyncSpreadTicksMax = 50;   // between two heals or restarts when syncing
+inline constexpr std::uint64_t kSyncSpreadTicksMax = 50;
+// Options::node_gossip: what node.cc keeps to send again (its own votes of the height) and
+// how long its height and round may stay the same before it does (a tick is a millisecond).
+inline constexpr std::size_t kOwnVotesKept = 6;
+inline constexpr std::uint64_t kStallTicks = 2'000;
+inline constexpr std::uint64_t kStalledLooksBetweenResendsMax = 16;   // between two heals or restarts when syncing
 // Termination: after the network is synchronous again, every honest validator must have
 // committed the target height within kRecoveryTicksMax + (heights to go) * kTicksPerHeightMax.
 // kRecoveryTicksMax covers a few rounds at the capped timeout (TimeoutConfig::max_ticks,
@@ -135,6 +140,14 @@ struct Options {
   std::vector<Behaviour> behaviours;   // scenarios: explicit behaviours, one per validator
   Height heights = kHeightsDefault;
   TimeoutConfig timeouts;
+  // Gossip as node/ does it (node.cc, P2P.md "Gossip") instead of from each peer's state:
+  // a validator sends again only its own proposal and last kOwnVotesKept votes of its height,
+  // with the polka behind its valid value (Engine::ValidPolka), when a round of its own
+  // times out, when a link to a peer comes back (a heal, a restart), and when its height and
+  // round have not changed for kStallTicks (then 2, 4, 8, 16 times that, then every 16);
+  // a value proposed again goes out with that polka.
+  // Block sync is the same in both.
+  bool node_gossip = false;
   // Prints every event, refusal and decision to stderr (for replaying one seed by hand).
   bool trace = false;
 };

@@ -35,9 +35,10 @@ struct Range {
 };
 
 // Runs `range` (or only CIVIC_SIM_SEED) with `mix`; validators from the seed in
-// [kValidatorsMin, validators_max], or via `validators_of(seed)` when given.
+// [kValidatorsMin, validators_max], or via `validators_of(seed)` when given; with the
+// gossip node/ does when `node_gossip` (Options::node_gossip).
 void RunSeeds(std::string_view mix_name, Range range, std::size_t validators_max,
-              std::size_t (*validators_of)(std::uint64_t) = nullptr) {
+              std::size_t (*validators_of)(std::uint64_t) = nullptr, bool node_gossip = false) {
   const std::optional<FaultMix> mix = MixNamed(mix_name);
   ASSERT_TRUE(mix.has_value());
   const auto start = std::chrono::steady_clock::now();
@@ -56,6 +57,7 @@ void RunSeeds(std::string_view mix_name, Range range, std::size_t validators_max
     options.validators_max = validators_max;
     if (validators_of != nullptr) options.validators = validators_of(seed);
     options.trace = testing::TraceRequested();
+    options.node_gossip = node_gossip;
     const Outcome outcome = Simulation(options).Run();
     if (!outcome.ok) {
       ADD_FAILURE() << "seed " << seed << ": " << outcome.violation << "replay exactly this run with:\n  " << repro;
@@ -67,9 +69,9 @@ void RunSeeds(std::string_view mix_name, Range range, std::size_t validators_max
     recovery_max = std::max(recovery_max, outcome.stats.ticks_after_sync);
   }
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  std::printf("[   SIM    ] %zu seeds (mix %.*s), %llu heights, %llu with Byzantine validators, %llu beyond the fault "
+  std::printf("[   SIM    ] %zu seeds (mix %.*s%s), %llu heights, %llu with Byzantine validators, %llu beyond the fault "
               "model (safety only), longest recovery %llu ticks, %.1f s\n",
-              seeds.size(), static_cast<int>(mix_name.size()), mix_name.data(),
+              seeds.size(), static_cast<int>(mix_name.size()), mix_name.data(), node_gossip ? ", node gossip" : "",
               static_cast<unsigned long long>(heights), static_cast<unsigned long long>(byzantine),
               static_cast<unsigned long long>(safety_only), static_cast<unsigned long long>(recovery_max), seconds);
 }
@@ -87,6 +89,13 @@ TEST(ConsensusSim, Byzantine) { RunSeeds("byzantine", {4001, 150}, kSmall); }
 TEST(ConsensusSim, Everything) { RunSeeds("all", {5001, 150}, kSmall); }
 TEST(ConsensusSim, AnyMix) { RunSeeds("any", {6001, 130}, kSmall); }
 TEST(ConsensusSim, SevenValidators) { RunSeeds("any", {7001, 30}, kSmall, [](std::uint64_t) -> std::size_t { return 7; }); }
+// The same faults with the gossip node/ actually does (Options::node_gossip): only its own
+// messages and its valid polka, sent again on its timeouts, on reconnecting and when stalled.
+TEST(ConsensusSim, NodeGossipLossy) { RunSeeds("lossy", {11001, 60}, kSmall, nullptr, true); }
+TEST(ConsensusSim, NodeGossipPartitions) { RunSeeds("partitions", {12001, 60}, kSmall, nullptr, true); }
+TEST(ConsensusSim, NodeGossipCrashes) { RunSeeds("crashes", {13001, 60}, kSmall, nullptr, true); }
+TEST(ConsensusSim, NodeGossipByzantine) { RunSeeds("byzantine", {14001, 60}, kSmall, nullptr, true); }
+TEST(ConsensusSim, NodeGossipAnyMix) { RunSeeds("any", {16001, 60}, kSmall, nullptr, true); }
 TEST(ConsensusSim, EightToTenValidators) { RunSeeds("any", {8001, 40}, kValidatorsMax, EightToTen); }
 
 // The same seed gives the same run, event for event.

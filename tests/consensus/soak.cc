@@ -1,6 +1,7 @@
 // consensus_soak: runs the deterministic simulator (sim.h) over any number of seeds.
 //
 //   consensus_soak --seeds 100000 --first 1 --mix any [--validators N | --validators-max N] [--heights H]
+//                  [--node-gossip]
 //
 // Prints progress now and then and a summary at the end. Stops at the first violation,
 // prints it with the one command line that replays exactly that run, and exits 1.
@@ -34,13 +35,14 @@ struct Flags {
   std::uint64_t heights = civic::consensus::sim::kHeightsDefault;
   std::uint64_t progress_every = 1000;
   bool trace = false;
+  bool node_gossip = false;  // Options::node_gossip: the gossip node/ does
 };
 
 int Usage(const char* why) {
   std::fprintf(stderr, "consensus_soak: %s\n", why);
   std::fprintf(stderr,
                "usage: consensus_soak [--seeds N] [--first S] [--mix NAME] [--validators 4..10] [--validators-max 4..10]\n"
-               "                      [--heights H]\n"
+               "                      [--heights H] [--node-gossip]\n"
                "                      [--progress-every N] [--trace]\nmixes:");
   for (std::string_view name : MixNames()) std::fprintf(stderr, " %.*s", static_cast<int>(name.size()), name.data());
   std::fprintf(stderr, "\n");
@@ -64,6 +66,7 @@ std::string Repro(const char* program, const Flags& flags, std::uint64_t seed) {
     command += " --validators-max " + std::to_string(flags.validators_max);
   }
   if (flags.heights != civic::consensus::sim::kHeightsDefault) command += " --heights " + std::to_string(flags.heights);
+  if (flags.node_gossip) command += " --node-gossip";
   return command;
 }
 
@@ -77,6 +80,10 @@ int main(int argc, char** argv) {
     std::uint64_t number = 0;
     if (flag == "--trace") {
       flags.trace = true;
+      continue;
+    }
+    if (flag == "--node-gossip") {
+      flags.node_gossip = true;
       continue;
     }
     if (flag == "--mix" && value != nullptr) {
@@ -134,6 +141,7 @@ int main(int argc, char** argv) {
     options.validators_max = flags.validators_max;
     options.heights = flags.heights;
     options.trace = flags.trace;
+    options.node_gossip = flags.node_gossip;
     Simulation simulation(options);
     const Outcome outcome = simulation.Run();
     if (!outcome.ok) {

@@ -178,13 +178,21 @@ class Engine {
   // True between Decide and the CommittedEvent that answers it.
   bool decided() const { return decided_; }
   // The 2f+1 prevotes behind this engine's valid value (the polka of its valid round, line
-  // 36), or nullopt if it has none. A validator that missed some of them cannot take a
+  // 36), or nullopt if it has none (or has decided its height). A validator that missed some of them cannot take a
   // proposal of that value with that valid round (line 28), which is what this validator
   // proposes when its turn comes (line 16), nor what the others locked on proposes: without
   // them, validators locked on a value and validators that never saw its polka can each wait
   // for the other for ever. The node sends them as a certificate (CertificateEvent) with its
   // own messages; the paper's gossip would have relayed them.
   std::optional<std::vector<proto::Vote>> ValidPolka() const;
+  // The 2f+1 prevotes of `round` for `value` held here, or nullopt (e.g. those behind a
+  // proposal's valid round: the engine may have moved its own on by the time it is sent).
+  std::optional<std::vector<proto::Vote>> Polka(Round round, const ValueId& value) const;
+  // Every prevote and precommit of `round` of this height held here, others' included. The
+  // paper's gossip relays every message; the node relays these when stalled (node.cc,
+  // SendOwnIfStalled): a validator can be left a round behind for want of a vote that a
+  // Byzantine one sent only to the others.
+  std::vector<proto::Vote> VotesIn(Round round) const;
 
  private:
   using Message = std::variant<Proposal, proto::Vote>;
