@@ -207,7 +207,7 @@ proto::Result<Actions> Engine::OnCertificate(const std::vector<proto::Vote>& vot
     }
     weight += *of;
   }
-  if (3 * weight <= 2 * keeper.total_weight()) {
+  if (!keeper.IsQuorum(weight)) {
     return Fail(ErrorCode::kInvalidArgument, "a certificate's votes carry two thirds of the power or less");
   }
   // No cap on future rounds here: together the votes carry 2f+1. A vote kept here was checked

@@ -56,6 +56,11 @@ constexpr std::uint64_t kStatusEveryTicks = 8;  // a status to every peer every 
 // A validator stalled at one height and round sends its own messages again after 1, 2, 4,
 // 8 and 16 statuses, then every 16 (SendOwnIfStalled).
 constexpr std::uint64_t kStalledLooksBetweenResendsMax = 16;
+// Others' votes relayed to a peer at once, at most (SendOwn): a peer's share of the core
+// thread's queue is kCorePeerMessagesMax messages.
+constexpr std::size_t kRelayedVotesMax = 512;
+// Votes held for a validator's engine while it catches up after a start (HoldForEngine).
+constexpr std::size_t kHeldForEngineVotesMax = 4096;
 // After a start, a validator signs once it has caught up with its peers, or after this long
 // without a block from a peer that says it is ahead (or without a status from a silent one).
 constexpr auto kCatchUpWait = std::chrono::seconds(5);
@@ -413,16 +418,52 @@ class NodeImpl final : public Node {
     } else if (auto* proposal = std::get_if<ProposalMessage>(&message)) {
       OnProposalMessage(peer, std::move(*proposal));
     } else if (auto* vote = std::get_if<VoteMessage>(&message)) {
-      if (engine_) Feed(consensus::VoteEvent{vote->vote}, &peer);
+      if (engine_) {
+        Feed(consensus::VoteEvent{vote->vote}, &peer);
+      } else {
+        HoldForEngine(peer, std::vector<proto::Vote>{vote->vote}, /*polka=*/false);
+      }
     } else if (auto* polka = std::get_if<PolkaMessage>(&message)) {
       if (std::any_of(polka->votes.begin(), polka->votes.end(),
                       [](const proto::Vote& v) { return v.body.type != proto::VoteType::kPrevote; })) {
         network_->Drop(peer, "it sent a polka holding a vote that is not a prevote");
         return;
       }
-      if (engine_) Feed(consensus::CertificateEvent{std::move(polka->votes)}, &peer);
+      if (engine_) {
+        Feed(consensus::CertificateEvent{std::move(polka->votes)}, &peer);
+      } else {
+        HoldForEngine(peer, std::move(polka->votes), /*polka=*/true);
+      }
     } else if (auto* block = std::get_if<BlockMessage>(&message)) {
       OnBlockMessage(peer, std::move(*block));
+    }
+  }
+
+  // A validator catching up after a start has no engine yet, and its peers sent what they
+  // would send again when it connected: votes and polkas are held for the engine (up to
+  // kHeldForEngineVotesMax votes, the oldest going first), and fed to it when it starts.
+  // (Proposals, with their blocks, are not: a proposer sends its own again when stalled.)
+  void HoldForEngine(const proto::Ed25519PublicKey& peer, std::vector<proto::Vote> votes, bool polka) {
+    if (!validator_key_ || votes.size() > kHeldForEngineVotesMax) return;
+    held_for_engine_votes_ += votes.size();
+    held_for_engine_.push_back(HeldForEngine{peer, std::move(votes), polka});
+    while (held_for_engine_votes_ > kHeldForEngineVotesMax) {
+      held_for_engine_votes_ -= held_for_engine_.front().votes.size();
+      held_for_engine_.pop_front();
+    }
+  }
+
+  void FeedHeldToEngine() {
+    std::deque<HeldForEngine> held = std::move(held_for_engine_);
+    held_for_engine_.clear();
+    held_for_engine_votes_ = 0;
+    for (HeldForEngine& message : held) {
+      if (halted_ || !engine_) return;
+      if (message.polka) {
+        Feed(consensus::CertificateEvent{std::move(message.votes)}, &message.peer);
+      } else {
+        Feed(consensus::VoteEvent{message.votes.front()}, &message.peer);
+      }
     }
   }
 
@@ -775,36 +816,44 @@ class NodeImpl final : public Node {
     ++stalled_looks_;
     const bool power_of_two = (stalled_looks_ & (stalled_looks_ - 1)) == 0;
     if (!power_of_two && stalled_looks_ % kStalledLooksBetweenResendsMax != 0) return;
-    if (!own_proposal_ && own_votes_.empty() && !engine_->ValidPolka()) return;
-    spdlog::info("consensus at height {} round {} for {} s: sending this validator's proposal and votes again, with "
-                 "the polka behind its valid value and the votes of this round and the one before",
+    const std::size_t sent = SendOwn(std::nullopt, /*relay=*/true);
+    if (sent == 0) return;
+    spdlog::info("consensus at height {} round {} for {} s: sent its proposal, votes and valid polka again, and the "
+                 "votes it holds of this round and the one before ({} messages to each peer)",
                  now.first, now.second,
-                 std::chrono::duration_cast<std::chrono::seconds>(kSyncTick * kStatusEveryTicks * stalled_looks_).count());
-    SendOwn(std::nullopt, /*relay=*/true);
+                 std::chrono::duration_cast<std::chrono::seconds>(kSyncTick * kStatusEveryTicks * stalled_looks_).count(),
+                 sent);
   }
 
   // This height's own proposal and latest votes again, to `peer` or (nullopt) to every peer.
-  // `relay`: with every vote of the engine's round and the round before that it holds from
-  // others (consensus::Engine::VotesIn).
-  void SendOwn(const std::optional<proto::Ed25519PublicKey>& peer, bool relay = false) {
-    if (!network_) return;
+  // `relay`: with the votes of the engine's round, then of the round before, that it holds
+  // from others (consensus::Engine::VotesIn), kRelayedVotesMax at most. Returns how many
+  // messages it sent (to each peer).
+  std::size_t SendOwn(const std::optional<proto::Ed25519PublicKey>& peer, bool relay = false) {
+    if (!network_) return 0;
+    std::size_t sent = 0;
     const auto send = [&](const Frame& frame) {
+      if (!frame) return;
+      ++sent;
       if (peer) {
         network_->Send(*peer, frame, Lane::kConsensus);
       } else {
         network_->Broadcast(frame, Lane::kConsensus);
       }
     };
-    if (Frame polka = ValidPolkaFrame()) send(polka);
+    send(ValidPolkaFrame());
     if (own_proposal_) send(own_proposal_);
     for (const Frame& vote : own_votes_) send(vote);
-    if (!relay || !engine_) return;
-    for (consensus::Round round = std::max<consensus::Round>(engine_->round() - 1, 0); round <= engine_->round();
-         ++round) {
+    if (!relay || !engine_) return sent;
+    std::size_t relayed = 0;
+    for (consensus::Round round = engine_->round(); round >= 0 && round + 1 >= engine_->round(); --round) {
       for (const proto::Vote& vote : engine_->VotesIn(round)) {
-        if (vote.body.validator != self_) send(MakeFrame(VoteMessage{vote}));
+        if (vote.body.validator == self_) continue;
+        if (relayed++ == kRelayedVotesMax) return sent;
+        send(MakeFrame(VoteMessage{vote}));
       }
     }
+    return sent;
   }
 
   // The prevotes behind this validator's valid value (consensus::Engine::ValidPolka), or none.
@@ -971,6 +1020,7 @@ class NodeImpl final : public Node {
     const auto start = [this] {
       Feed(consensus::StartEvent{});
       RestoreOwnProposal();
+      FeedHeldToEngine();
     };
     // On the core thread (after catching up) the engine starts at once: a block already
     // waiting there must not reach it before its start (it would refuse that commit, and this
@@ -1214,6 +1264,13 @@ class NodeImpl final : public Node {
   // Core thread (or Init, before it runs):
   std::optional<proto::Ed25519PublicKey> self_;              // a validator's key
   std::optional<proto::Ed25519KeyPair> validator_key_;       // until the engine starts
+  struct HeldForEngine {
+    proto::Ed25519PublicKey peer;
+    std::vector<proto::Vote> votes;  // one vote, or a polka
+    bool polka = false;
+  };
+  std::deque<HeldForEngine> held_for_engine_;  // HoldForEngine
+  std::size_t held_for_engine_votes_ = 0;
   std::optional<consensus::LastSigned> loaded_record_;       // the safety record read at start
   bool stale_record_ = false;                                // a certificate proved it old
   std::optional<std::uint64_t> signing_fence_;  // where this process resumed signing behind a fence

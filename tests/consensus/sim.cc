@@ -889,6 +889,8 @@ void SimulationImpl::Crash(std::size_t i) {
   n.store.reset();
   n.own_proposal.reset();
   n.own_votes.clear();
+  n.stall_mark = {0, kNilRound};
+  n.stalled_looks = 0;
   ++n.incarnation;
   ++stats_.crashes;
 }
@@ -984,7 +986,8 @@ void SimulationImpl::KeepOwn(Node& n, Height height, const Message& message) {
 // proposal and votes of the height, and (`relay`) every vote it holds of its round and the
 // one before; to one peer, or (nullopt) to all.
 void SimulationImpl::SendOwn(const Node& a, std::optional<std::size_t> to, bool relay) {
-  if (!a.honest() || a.down || !a.engine) return;
+  // A decided height sends nothing (node.cc forgets its own messages as it commits).
+  if (!a.honest() || a.down || !a.engine || a.engine->decided()) return;
   std::vector<Message> messages;
   if (std::optional<std::vector<proto::Vote>> polka = a.engine->ValidPolka()) {
     messages.push_back(CertificatePayload{std::move(*polka)});
@@ -995,9 +998,12 @@ void SimulationImpl::SendOwn(const Node& a, std::optional<std::size_t> to, bool 
   }
   if (relay) {
     const ValidatorId& self = genesis_.validators[a.index].key;
-    for (Round round = std::max<Round>(a.engine->round() - 1, 0); round <= a.engine->round(); ++round) {
+    std::size_t relayed = 0;
+    for (Round round = a.engine->round(); round >= 0 && round + 1 >= a.engine->round(); --round) {
       for (const proto::Vote& vote : a.engine->VotesIn(round)) {
-        if (vote.body.validator != self) messages.push_back(vote);
+        if (vote.body.validator == self) continue;
+        if (relayed++ == kRelayedVotesMax) break;
+        messages.push_back(vote);
       }
     }
   }

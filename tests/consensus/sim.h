@@ -83,12 +83,15 @@ inline constexpr std::size_t kGossipMessagesMax = 64;      // per packet
 // they last exchanged is skipped, except every kGossipRetryTicks (in case that was lost).
 inline constexpr Round kGossipRoundsBack = 1;
 inline constexpr std::uint64_t kGossipRetryTicks = 5'000;
-inline constexpr std::uint64_t kSyncSpreadTicksMax = 50;
-// Options::node_gossip: what node.cc keeps to send again (its own votes of the height) and
-// how long its height and round may stay the same before it does (a tick is a millisecond).
+inline constexpr std::uint64_t kSyncSpreadTicksMax = 50;   // between two heals or restarts when syncing
+// Options::node_gossip: what node.cc keeps to send again (its own votes of the height), how
+// long its height and round may stay the same before it does (a tick is a millisecond; it
+// looks every kStallTicks and sends after 1, 2, 4, 8 and 16 looks, then every 16), and how
+// many others' votes it relays at once.
 inline constexpr std::size_t kOwnVotesKept = 6;
 inline constexpr std::uint64_t kStallTicks = 2'000;
-inline constexpr std::uint64_t kStalledLooksBetweenResendsMax = 16;   // between two heals or restarts when syncing
+inline constexpr std::uint64_t kStalledLooksBetweenResendsMax = 16;
+inline constexpr std::size_t kRelayedVotesMax = 512;
 // Termination: after the network is synchronous again, every honest validator must have
 // committed the target height within kRecoveryTicksMax + (heights to go) * kTicksPerHeightMax.
 // kRecoveryTicksMax covers a few rounds at the capped timeout (TimeoutConfig::max_ticks,
@@ -141,12 +144,16 @@ struct Options {
   Height heights = kHeightsDefault;
   TimeoutConfig timeouts;
   // Gossip as node/ does it (node.cc, P2P.md "Gossip") instead of from each peer's state:
-  // a validator sends again only its own proposal and last kOwnVotesKept votes of its height,
+  // a validator sends again its own proposal and last kOwnVotesKept votes of its height,
   // with the polka behind its valid value (Engine::ValidPolka), when a round of its own
   // times out, when a link to a peer comes back (a heal, a restart), and when its height and
   // round have not changed for kStallTicks (then 2, 4, 8, 16 times that, then every 16);
-  // a value proposed again goes out with that polka.
-  // Block sync is the same in both.
+  // on a link coming back and when stalled it also relays the votes it holds of its round
+  // and the round before (Engine::VotesIn); a value proposed again goes out with its polka;
+  // a decided height sends nothing. Block sync is the same in both. Not modelled: node.cc's
+  // restarted validator runs no engine until it has caught up (it holds the votes and polkas
+  // it gets meanwhile for the engine, but not proposals), its commit wait, and the bounds of
+  // a peer's share of its core thread's queue.
   bool node_gossip = false;
   // Prints every event, refusal and decision to stderr (for replaying one seed by hand).
   bool trace = false;

@@ -188,10 +188,10 @@ class Engine {
   // The 2f+1 prevotes of `round` for `value` held here, or nullopt (e.g. those behind a
   // proposal's valid round: the engine may have moved its own on by the time it is sent).
   std::optional<std::vector<proto::Vote>> Polka(Round round, const ValueId& value) const;
-  // Every prevote and precommit of `round` of this height held here, others' included. The
-  // paper's gossip relays every message; the node relays these when stalled (node.cc,
-  // SendOwnIfStalled): a validator can be left a round behind for want of a vote that a
-  // Byzantine one sent only to the others.
+  // Every prevote and precommit of `round` of this height held here, others' included (none
+  // once decided). The paper's gossip relays every message; the node relays these when a
+  // peer connects and when stalled (node.cc, SendOwn): a validator can be left a round
+  // behind for want of a vote that a Byzantine one sent only to the others.
   std::vector<proto::Vote> VotesIn(Round round) const;
 
  private:

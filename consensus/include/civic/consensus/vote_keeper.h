@@ -131,11 +131,12 @@ class VoteKeeper {
   std::optional<Weight> WeightOf(const ValidatorId& validator) const;
   const std::map<Round, RoundVotes>& rounds() const { return rounds_; }
   const std::vector<VoteEquivocation>& evidence() const { return evidence_; }
+  // More than 2/3 of the total power (the one test of a quorum: broken builds weaken it).
+  bool IsQuorum(Weight weight) const;
 
   friend bool operator==(const VoteKeeper&, const VoteKeeper&) = default;
 
  private:
-  bool IsQuorum(Weight weight) const;
   void AddEvidence(const proto::Vote& a, const proto::Vote& b);
 
   Height height_;
