@@ -5,21 +5,20 @@
 //
 // Prints progress now and then and a summary at the end. Stops at the first violation,
 // prints it with the one command line that replays exactly that run, and exits 1.
-// Exit 2 on bad flags.
+// A bad or unknown flag is refused with CLI11's message naming it (an exit code above 100).
 #include <algorithm>
-#include <cerrno>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
-#include <cstdlib>
 #include <string>
 #include <string_view>
+
+#include <CLI/CLI.hpp>
 
 #include "sim.h"
 
 namespace {
 
-using civic::consensus::sim::FaultMix;
 using civic::consensus::sim::MixNamed;
 using civic::consensus::sim::MixNames;
 using civic::consensus::sim::Options;
@@ -38,27 +37,6 @@ struct Flags {
   bool node_gossip = false;  // Options::node_gossip: the gossip node/ does
 };
 
-int Usage(const char* why) {
-  std::fprintf(stderr, "consensus_soak: %s\n", why);
-  std::fprintf(stderr,
-               "usage: consensus_soak [--seeds N] [--first S] [--mix NAME] [--validators 4..10] [--validators-max 4..10]\n"
-               "                      [--heights H] [--node-gossip]\n"
-               "                      [--progress-every N] [--trace]\nmixes:");
-  for (std::string_view name : MixNames()) std::fprintf(stderr, " %.*s", static_cast<int>(name.size()), name.data());
-  std::fprintf(stderr, "\n");
-  return 2;
-}
-
-bool ParseNumber(const char* text, std::uint64_t& out) {
-  if (text == nullptr || *text == '\0') return false;
-  char* end = nullptr;
-  errno = 0;
-  const unsigned long long value = std::strtoull(text, &end, 10);
-  if (errno != 0 || *end != '\0' || text[0] == '-') return false;
-  out = value;
-  return true;
-}
-
 std::string Repro(const char* program, const Flags& flags, std::uint64_t seed) {
   std::string command = std::string(program) + " --first " + std::to_string(seed) + " --seeds 1 --mix " + flags.mix;
   if (flags.validators != 0) command += " --validators " + std::to_string(flags.validators);
@@ -74,45 +52,27 @@ std::string Repro(const char* program, const Flags& flags, std::uint64_t seed) {
 
 int main(int argc, char** argv) {
   Flags flags;
-  for (int i = 1; i < argc; ++i) {
-    const std::string_view flag = argv[i];
-    const char* value = i + 1 < argc ? argv[i + 1] : nullptr;
-    std::uint64_t number = 0;
-    if (flag == "--trace") {
-      flags.trace = true;
-      continue;
-    }
-    if (flag == "--node-gossip") {
-      flags.node_gossip = true;
-      continue;
-    }
-    if (flag == "--mix" && value != nullptr) {
-      flags.mix = value;
-    } else if (flag == "--seeds" && ParseNumber(value, number)) {
-      flags.seeds = number;
-    } else if (flag == "--first" && ParseNumber(value, number)) {
-      flags.first = number;
-    } else if (flag == "--validators" && ParseNumber(value, number)) {
-      if (number < civic::consensus::sim::kValidatorsMin || number > civic::consensus::sim::kValidatorsMax) {
-        return Usage("--validators must be between 4 and 10");
-      }
-      flags.validators = static_cast<std::size_t>(number);
-    } else if (flag == "--validators-max" && ParseNumber(value, number)) {
-      if (number < civic::consensus::sim::kValidatorsMin || number > civic::consensus::sim::kValidatorsMax) {
-        return Usage("--validators-max must be between 4 and 10");
-      }
-      flags.validators_max = static_cast<std::size_t>(number);
-    } else if (flag == "--heights" && ParseNumber(value, number) && number >= 1 && number <= 1000) {
-      flags.heights = number;
-    } else if (flag == "--progress-every" && ParseNumber(value, number) && number >= 1) {
-      flags.progress_every = number;
-    } else {
-      return Usage(("bad or incomplete flag: " + std::string(flag)).c_str());
-    }
-    ++i;
-  }
-  const std::optional<FaultMix> mix = MixNamed(flags.mix);
-  if (!mix) return Usage(("unknown mix: " + flags.mix).c_str());
+  std::string mixes;
+  for (std::string_view name : MixNames()) mixes += (mixes.empty() ? "" : ", ") + std::string(name);
+  CLI::App app{"consensus_soak: the deterministic consensus simulator (sim.h) over any number of seeds; stops at the "
+               "first violation with the command that replays it (exit 1)"};
+  app.add_option("--seeds", flags.seeds, "how many seeds")->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1} << 40));
+  app.add_option("--first", flags.first, "the first seed");
+  app.add_option("--mix", flags.mix, "the fault mix: " + mixes)->check([](const std::string& name) {
+    return MixNamed(name) ? std::string() : "unknown mix " + name;
+  });
+  constexpr std::size_t kMin = civic::consensus::sim::kValidatorsMin;
+  constexpr std::size_t kMax = civic::consensus::sim::kValidatorsMax;
+  app.add_option("--validators", flags.validators, "validators in every run (else the seed picks)")
+      ->check(CLI::Range(kMin, kMax));
+  app.add_option("--validators-max", flags.validators_max, "the most validators the seed may pick")
+      ->check(CLI::Range(kMin, kMax));
+  app.add_option("--heights", flags.heights, "heights per run")->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1000}));
+  app.add_option("--progress-every", flags.progress_every, "print progress every N seeds")
+      ->check(CLI::PositiveNumber);
+  app.add_flag("--trace", flags.trace, "print every event (for replaying one seed)");
+  app.add_flag("--node-gossip", flags.node_gossip, "the gossip node/ does, not Tendermint's (tests/README.md)");
+  CLI11_PARSE(app, argc, argv);
 
   const auto start = std::chrono::steady_clock::now();
   const auto seconds_since = [&start] {
@@ -136,7 +96,7 @@ int main(int argc, char** argv) {
     const std::uint64_t seed = flags.first + k;
     Options options;
     options.seed = seed;
-    options.mix = *mix;
+    options.mix = *MixNamed(flags.mix);
     options.validators = flags.validators;
     options.validators_max = flags.validators_max;
     options.heights = flags.heights;
