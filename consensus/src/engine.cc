@@ -226,13 +226,20 @@ std::optional<std::vector<proto::Vote>> Engine::ValidPolka() const {
   return Polka(state.valid_round, *state.valid_value);
 }
 
-std::vector<proto::Vote> Engine::VotesIn(Round round) const {
+std::vector<proto::Vote> Engine::VotesToRelay(std::size_t max) const {
   std::vector<proto::Vote> out;
-  const auto it = driver_.state().keeper.rounds().find(round);
-  if (decided_ || it == driver_.state().keeper.rounds().end()) return out;
-  for (const proto::VoteType type : {proto::VoteType::kPrevote, proto::VoteType::kPrecommit}) {
-    const std::vector<proto::Vote>& received = it->second.count(type).received;
-    out.insert(out.end(), received.begin(), received.end());
+  if (decided_) return out;
+  const std::map<Round, RoundVotes>& rounds = driver_.state().keeper.rounds();
+  for (Round r = round(); r >= 0 && r + 1 >= round(); --r) {
+    const auto it = rounds.find(r);
+    if (it == rounds.end()) continue;
+    for (const proto::VoteType type : {proto::VoteType::kPrevote, proto::VoteType::kPrecommit}) {
+      for (const proto::Vote& vote : it->second.count(type).received) {
+        if (vote.body.validator == self()) continue;
+        if (out.size() == max) return out;
+        out.push_back(vote);
+      }
+    }
   }
   return out;
 }

@@ -53,9 +53,6 @@ constexpr auto kSyncPatience = std::chrono::milliseconds(1000);
 constexpr auto kSyncRequestTimeout = std::chrono::milliseconds(2000);
 constexpr auto kSyncTick = std::chrono::milliseconds(250);
 constexpr std::uint64_t kStatusEveryTicks = 8;  // a status to every peer every 2 s
-// A validator stalled at one height and round sends its own messages again after 1, 2, 4,
-// 8 and 16 statuses, then every 16 (SendOwnIfStalled).
-constexpr std::uint64_t kStalledLooksBetweenResendsMax = 16;
 // Others' votes relayed to a peer at once, at most (SendOwn): a peer's share of the core
 // thread's queue is kCorePeerMessagesMax messages.
 constexpr std::size_t kRelayedVotesMax = 512;
@@ -813,9 +810,7 @@ class NodeImpl final : public Node {
       stalled_looks_ = 0;
       return;
     }
-    ++stalled_looks_;
-    const bool power_of_two = (stalled_looks_ & (stalled_looks_ - 1)) == 0;
-    if (!power_of_two && stalled_looks_ % kStalledLooksBetweenResendsMax != 0) return;
+    if (!consensus::ResendWhenStalled(++stalled_looks_)) return;
     const std::size_t sent = SendOwn(std::nullopt, /*relay=*/true);
     if (sent == 0) return;
     spdlog::info("consensus at height {} round {} for {} s: sent its proposal, votes and valid polka again, and the "
@@ -827,7 +822,7 @@ class NodeImpl final : public Node {
 
   // This height's own proposal and latest votes again, to `peer` or (nullopt) to every peer.
   // `relay`: with the votes of the engine's round, then of the round before, that it holds
-  // from others (consensus::Engine::VotesIn), kRelayedVotesMax at most. Returns how many
+  // from others (consensus::Engine::VotesToRelay), kRelayedVotesMax at most. Returns how many
   // messages it sent (to each peer).
   std::size_t SendOwn(const std::optional<proto::Ed25519PublicKey>& peer, bool relay = false) {
     if (!network_) return 0;
@@ -845,14 +840,7 @@ class NodeImpl final : public Node {
     if (own_proposal_) send(own_proposal_);
     for (const Frame& vote : own_votes_) send(vote);
     if (!relay || !engine_) return sent;
-    std::size_t relayed = 0;
-    for (consensus::Round round = engine_->round(); round >= 0 && round + 1 >= engine_->round(); --round) {
-      for (const proto::Vote& vote : engine_->VotesIn(round)) {
-        if (vote.body.validator == self_) continue;
-        if (relayed++ == kRelayedVotesMax) return sent;
-        send(MakeFrame(VoteMessage{vote}));
-      }
-    }
+    for (const proto::Vote& vote : engine_->VotesToRelay(kRelayedVotesMax)) send(MakeFrame(VoteMessage{vote}));
     return sent;
   }
 

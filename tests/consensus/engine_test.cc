@@ -562,6 +562,14 @@ TEST(Engine, AValidatorThatMissedAPolkaTakesTheValueProposedAgainOnceItArrives) 
   EXPECT_EQ(refusal(forged), proto::ErrorCode::kBadSignature);
 }
 
+TEST(Engine, AStalledValidatorSendsAgainAfter1_2_4_8And16LooksThenEvery16) {
+  std::vector<std::uint64_t> due;
+  for (std::uint64_t looks = 0; looks <= 80; ++looks) {
+    if (ResendWhenStalled(looks)) due.push_back(looks);
+  }
+  EXPECT_EQ(due, (std::vector<std::uint64_t>{1, 2, 4, 8, 16, 32, 48, 64, 80}));
+}
+
 TEST(Engine, ABlockFromSyncMovesTheEngineOnWithoutADecisionOfItsOwn) {
   Single s;
   ASSERT_TRUE(s.engine.Step(StartEvent{}).has_value());

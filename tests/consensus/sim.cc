@@ -997,15 +997,7 @@ void SimulationImpl::SendOwn(const Node& a, std::optional<std::size_t> to, bool 
     for (const proto::Vote& vote : a.own_votes) messages.push_back(vote);
   }
   if (relay) {
-    const ValidatorId& self = genesis_.validators[a.index].key;
-    std::size_t relayed = 0;
-    for (Round round = a.engine->round(); round >= 0 && round + 1 >= a.engine->round(); --round) {
-      for (const proto::Vote& vote : a.engine->VotesIn(round)) {
-        if (vote.body.validator == self) continue;
-        if (relayed++ == kRelayedVotesMax) break;
-        messages.push_back(vote);
-      }
-    }
+    for (const proto::Vote& vote : a.engine->VotesToRelay(kRelayedVotesMax)) messages.push_back(vote);
   }
   if (messages.empty()) return;
   for (std::size_t b = 0; b < nodes_.size(); ++b) {
@@ -1025,9 +1017,7 @@ void SimulationImpl::SendOwnIfStalled(Node& a) {
     a.stalled_looks = 0;
     return;
   }
-  ++a.stalled_looks;
-  const bool power_of_two = (a.stalled_looks & (a.stalled_looks - 1)) == 0;
-  if (power_of_two || a.stalled_looks % kStalledLooksBetweenResendsMax == 0) SendOwn(a, std::nullopt, /*relay=*/true);
+  if (ResendWhenStalled(++a.stalled_looks)) SendOwn(a, std::nullopt, /*relay=*/true);
 }
 
 // What `a` would send `b` after learning b's state (Tendermint's peer state: the height,

@@ -86,11 +86,10 @@ inline constexpr std::uint64_t kGossipRetryTicks = 5'000;
 inline constexpr std::uint64_t kSyncSpreadTicksMax = 50;   // between two heals or restarts when syncing
 // Options::node_gossip: what node.cc keeps to send again (its own votes of the height), how
 // long its height and round may stay the same before it does (a tick is a millisecond; it
-// looks every kStallTicks and sends after 1, 2, 4, 8 and 16 looks, then every 16), and how
-// many others' votes it relays at once.
+// looks every kStallTicks, and sends when consensus::ResendWhenStalled says), and how many
+// others' votes it relays at once.
 inline constexpr std::size_t kOwnVotesKept = 6;
 inline constexpr std::uint64_t kStallTicks = 2'000;
-inline constexpr std::uint64_t kStalledLooksBetweenResendsMax = 16;
 inline constexpr std::size_t kRelayedVotesMax = 512;
 // Termination: after the network is synchronous again, every honest validator must have
 // committed the target height within kRecoveryTicksMax + (heights to go) * kTicksPerHeightMax.
@@ -149,7 +148,7 @@ struct Options {
   // times out, when a link to a peer comes back (a heal, a restart), and when its height and
   // round have not changed for kStallTicks (then 2, 4, 8, 16 times that, then every 16);
   // on a link coming back and when stalled it also relays the votes it holds of its round
-  // and the round before (Engine::VotesIn); a value proposed again goes out with its polka;
+  // and the round before (Engine::VotesToRelay); a value proposed again goes out with its polka;
   // a decided height sends nothing. Block sync is the same in both. Not modelled: node.cc's
   // restarted validator runs no engine until it has caught up (it holds the votes and polkas
   // it gets meanwhile for the engine, but not proposals), its commit wait, and the bounds of

@@ -75,6 +75,15 @@ struct EngineConfig {
   TimeoutConfig timeouts;
 };
 
+// A validator whose height and round have not changed for `looks` looks in a row (node.cc
+// looks every 2 s) sends its own messages again, and relays others' votes, after 1, 2, 4, 8
+// and 16 looks, then every 16: a lost message arrives in the end, and a long stall (a
+// partition) does not send a proposed block to every peer at every look.
+inline constexpr bool ResendWhenStalled(std::uint64_t looks) {
+  constexpr std::uint64_t kLooksBetweenResendsMax = 16;
+  return looks > 0 && ((looks & (looks - 1)) == 0 || looks % kLooksBetweenResendsMax == 0);
+}
+
 // ---- events ----
 struct StartEvent {};  // begin (or, after a restart, resume) the engine's height
 struct ProposalEvent {
@@ -188,11 +197,11 @@ class Engine {
   // The 2f+1 prevotes of `round` for `value` held here, or nullopt (e.g. those behind a
   // proposal's valid round: the engine may have moved its own on by the time it is sent).
   std::optional<std::vector<proto::Vote>> Polka(Round round, const ValueId& value) const;
-  // Every prevote and precommit of `round` of this height held here, others' included (none
-  // once decided). The paper's gossip relays every message; the node relays these when a
-  // peer connects and when stalled (node.cc, SendOwn): a validator can be left a round
-  // behind for want of a vote that a Byzantine one sent only to the others.
-  std::vector<proto::Vote> VotesIn(Round round) const;
+  // Others' prevotes and precommits held here, of the current round and then of the round
+  // before, at most `max` (none once decided). The paper's gossip relays every message; the
+  // node relays these when a peer connects and when stalled (node.cc, SendOwn): a validator
+  // can be left a round behind for want of a vote that a Byzantine one sent only to the others.
+  std::vector<proto::Vote> VotesToRelay(std::size_t max) const;
 
  private:
   using Message = std::variant<Proposal, proto::Vote>;
